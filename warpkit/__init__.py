@@ -1,0 +1,15 @@
+"""warpkit: differentiable image warping and Spatial Transformer Networks.
+
+The public API:
+
+* :func:`grid_sample`, :func:`grid_sample_vjp` -- the sampler (PyTorch semantics);
+* :func:`affine_grid` -- grid generators;
+* :mod:`warpkit.coords` -- the coordinate convention.
+"""
+
+from .grids import affine_grid
+from .sampling import grid_sample, grid_sample_vjp
+
+__version__ = "0.1.0"
+
+__all__ = ["affine_grid", "grid_sample", "grid_sample_vjp", "__version__"]

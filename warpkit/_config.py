@@ -1,0 +1,29 @@
+"""The one place for JIT options and launch parameters.
+
+Every Numba decorator in warpkit takes its options from here, so that a
+reader (and a test) can see at a glance how kernels are compiled.
+
+* No ``fastmath``: the kernels must handle NaN and Inf coordinates, and the
+  fast-math flags let LLVM assume neither exists.
+* ``cache=True``: compiled kernels are written to Numba's on-disk cache, so a
+  second process skips compilation.
+* ``error_model="numpy"``: division by zero gives Inf/NaN instead of raising,
+  which keeps the division-free fast paths branch-free.
+"""
+
+#: Options for serial CPU kernels and scalar helpers compiled for the CPU.
+CPU_JIT_OPTIONS = {"nogil": True, "cache": True, "error_model": "numpy"}
+
+#: Options for the parallel CPU loops (``prange`` over output rows).
+CPU_PARALLEL_JIT_OPTIONS = dict(CPU_JIT_OPTIONS, parallel=True)
+
+#: Options for scalar helpers that are inlined into CPU kernels.  They are not
+#: cached on their own: they are compiled into (and cached with) their callers.
+CPU_DEVICE_JIT_OPTIONS = {"nogil": True, "error_model": "numpy"}
+
+#: Threads per block for the CUDA kernels (grid-stride loops fill the rest).
+CUDA_BLOCK_SIZE = 256
+
+#: Problems with fewer output elements (N * C * Ho * Wo) than this run on one
+#: thread: starting a parallel region costs more than it saves there.
+SERIAL_WORK_LIMIT = 1 << 15

@@ -1,0 +1,42 @@
+"""Recognizing GPU arrays and loading the CUDA backend on demand.
+
+Importing warpkit never imports numba-cuda: the CUDA kernels load the first
+time a function receives an array that exposes ``__cuda_array_interface__``.
+"""
+
+from autograd.tracer import getval
+
+
+def is_device_array(value):
+    """True for arrays that live on a CUDA device (numba, CuPy, PyTorch CUDA)."""
+    return hasattr(getval(value), "__cuda_array_interface__")
+
+
+def cuda_backend():
+    """The :mod:`warpkit.kernels.cuda_ops` module, or an ``ImportError`` saying what to install."""
+    try:
+        from .kernels import cuda_ops
+    except ImportError as error:  # numba-cuda missing or broken
+        raise ImportError(
+            "warpkit needs numba-cuda for GPU arrays: pip install 'warpkit[cuda]' "
+            f"(import failed: {error})"
+        ) from error
+    return cuda_ops
+
+
+def check_same_device(**arrays):
+    """Raise a ``TypeError`` if some of the named arrays are on the GPU and some are not.
+
+    Returns True when all are device arrays, False when none is.
+    """
+    on_device = {name: is_device_array(a) for name, a in arrays.items() if a is not None}
+    if all(on_device.values()):
+        return True
+    if not any(on_device.values()):
+        return False
+    gpu = ", ".join(n for n, d in on_device.items() if d)
+    cpu = ", ".join(n for n, d in on_device.items() if not d)
+    raise TypeError(
+        f"cannot mix GPU and CPU arrays: {gpu} on the GPU but {cpu} on the CPU; "
+        "move them to the same device first"
+    )

@@ -1,0 +1,138 @@
+"""Argument checks shared by every public function.
+
+Each check names the argument it rejects and says what was expected, so a
+user never meets a Numba typing error, a segfault or an out-of-bounds read.
+The rules:
+
+* Arrays must be float32 or float64.  A NumPy array of another dtype is a
+  ``TypeError`` (convert it yourself, e.g. ``image.astype(np.float32)``);
+  nested Python lists and scalars are converted with ``np.asarray`` and, if
+  they hold integers or booleans, to float64.
+* Arrays handed to the CPU kernels are made C-contiguous and writeable
+  (copied only if they are not), so every call uses the one compiled
+  specialization per dtype.
+"""
+
+import numbers
+import operator
+
+import numpy as np
+from autograd.tracer import getval
+
+from .kernels import _math
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+MODES = {
+    "bilinear": _math.MODE_BILINEAR,
+    "nearest": _math.MODE_NEAREST,
+    "bicubic": _math.MODE_BICUBIC,
+}
+
+PADDING_MODES = {
+    "zeros": _math.PADDING_ZEROS,
+    "border": _math.PADDING_BORDER,
+    "reflection": _math.PADDING_REFLECTION,
+}
+
+
+def float_dtype(name, value):
+    """The floating dtype of an array argument, or a ``TypeError`` naming it."""
+    dtype = getattr(getval(value), "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(getval(value)).dtype
+        if dtype.kind in "biu":
+            return np.dtype(np.float64)
+    dtype = np.dtype(dtype)
+    if dtype not in FLOAT_DTYPES:
+        hint = ""
+        if dtype.kind in "biu":
+            hint = f"; convert it first, e.g. {name}.astype(np.float32)"
+        elif dtype == np.float16:
+            hint = f"; float16 is not supported, use {name}.astype(np.float32)"
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {dtype}{hint}")
+    return dtype
+
+
+def as_float_array(name, value, ndim=None, dtype=None):
+    """Return ``value`` as a float NumPy array, checking dtype and rank.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in error messages.
+    value : array_like
+        The argument.
+    ndim : int, optional
+        Required number of dimensions.
+    dtype : dtype, optional
+        Convert to this float dtype after the check.
+
+    Returns
+    -------
+    ndarray
+        The validated array (not copied where no conversion was needed).
+    """
+    source_dtype = float_dtype(name, value)
+    array = np.asarray(value, dtype=dtype or source_dtype)
+    check_ndim(name, array.shape, ndim)
+    return array
+
+
+def check_ndim(name, shape, ndim, layout=None):
+    """Raise a ``ValueError`` unless ``len(shape) == ndim``."""
+    if ndim is not None and len(shape) != ndim:
+        layout = f" {layout}" if layout else ""
+        raise ValueError(f"{name} must be {ndim}-dimensional{layout}, got shape {tuple(shape)}")
+
+
+def for_kernel(array, dtype):
+    """``array`` as a C-contiguous, writeable array of ``dtype`` for a CPU kernel."""
+    return np.require(array, dtype=dtype, requirements=["C", "W"])
+
+
+def mode_code(mode):
+    """Integer code of an interpolation mode name."""
+    return _lookup("mode", mode, MODES)
+
+
+def padding_code(padding_mode):
+    """Integer code of a padding mode name."""
+    return _lookup("padding_mode", padding_mode, PADDING_MODES)
+
+
+def _lookup(name, value, table):
+    if not isinstance(value, str) or value not in table:
+        valid = ", ".join(repr(key) for key in table)
+        raise ValueError(f"{name} must be one of {valid}, got {value!r}")
+    return table[value]
+
+
+def check_bool(name, value):
+    """Return ``value`` as a bool; it must be a bool (or NumPy bool)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def check_size(name, size, length, minimum=0):
+    """Return ``size`` as a tuple of ``length`` non-negative ints."""
+    try:
+        values = tuple(operator.index(v) for v in size)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of {length} integers, got {size!r}") from None
+    if len(values) != length:
+        raise ValueError(f"{name} must have {length} entries, got {len(values)}: {size!r}")
+    if any(v < minimum for v in values):
+        raise ValueError(f"{name} entries must be >= {minimum}, got {size!r}")
+    return values
+
+
+def check_nonnegative_number(name, value):
+    """Return ``value`` as a float; it must be a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+    return value

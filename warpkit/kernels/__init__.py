@@ -1,0 +1,1 @@
+"""Numba kernels: arithmetic only (no validation, no autograd, no allocation policy)."""

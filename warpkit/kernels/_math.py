@@ -1,0 +1,377 @@
+"""Per-pixel sampling arithmetic, written once and compiled for every target.
+
+:func:`build` takes a target's ``jit`` decorator (``numba.njit`` for the CPU,
+``numba.cuda.jit(device=True)`` for CUDA) and a ``scatter_add`` function (a
+plain ``+=`` on the CPU, an atomic add on CUDA) and returns the compiled
+functions as a namespace.  The loops in :mod:`warpkit.kernels.cpu` and
+:mod:`warpkit.kernels.cuda` only decide *which* output pixel a thread handles;
+everything that decides *what* it computes lives here, so the targets cannot
+drift apart.
+
+Conventions (see :mod:`warpkit.coords` and DESIGN §4):
+
+* scalar coordinate and weight arithmetic runs in float64 whatever the array
+  dtype; loads and stores use the arrays' own dtype;
+* a NaN grid coordinate is read as ``-1`` (PyTorch's documented rule);
+* an unnormalized coordinate beyond ``±COORD_LIMIT`` pixels (this includes
+  ``±Inf``) is clamped to ``±COORD_LIMIT`` and has zero gradient, so integer
+  conversions can never overflow and every index is bounds-checked.
+"""
+
+import math
+
+from .. import coords
+
+MODE_BILINEAR = 0
+MODE_NEAREST = 1
+MODE_BICUBIC = 2
+
+PADDING_ZEROS = 0
+PADDING_BORDER = 1
+PADDING_REFLECTION = 2
+
+#: Unnormalized coordinates are clamped to this many pixels (2**30).
+COORD_LIMIT = 1073741824.0
+
+#: The Keys cubic convolution parameter used by PyTorch's bicubic mode.
+CUBIC_A = -0.75
+
+
+def build(jit, scatter_add):
+    """Compile the per-pixel functions for one target.
+
+    Parameters
+    ----------
+    jit : callable
+        Decorator that compiles a Python function for the target as a
+        function callable from that target's kernels.
+    scatter_add : compiled function
+        ``scatter_add(target, scale, n, c, y, x, value)`` adds ``value`` to
+        ``target[n, c, y, x]`` (``scale`` is for targets that accumulate in
+        fixed point; others ignore it).
+
+    Returns
+    -------
+    types.SimpleNamespace
+        The compiled functions, by name.
+    """
+    from types import SimpleNamespace
+
+    unnormalize = jit(coords.unnormalize)
+    unnormalize_scale = jit(coords.unnormalize_scale)
+
+    @jit
+    def unnormalize_safe(coord, size, align_corners):
+        """Pixel coordinate of a grid value, with the NaN and range rules.
+
+        Returns ``(x, dx/dcoord)``.
+        """
+        if coord != coord:
+            coord = -1.0
+        x = unnormalize(coord, size, align_corners)
+        scale = unnormalize_scale(size, align_corners)
+        if x > COORD_LIMIT:
+            return COORD_LIMIT, 0.0
+        if x < -COORD_LIMIT:
+            return -COORD_LIMIT, 0.0
+        return x, scale
+
+    @jit
+    def pad_coordinate(x, size, padding_mode, align_corners):
+        """Apply border/reflection padding to a pixel coordinate.
+
+        Returns ``(x, dx_out/dx_in)``; zeros padding leaves ``x`` unchanged.
+        Border clamps into ``[0, size - 1]``; reflection mirrors about the
+        edges (``-0.5``, ``size - 0.5``) or, with ``align_corners``, about the
+        corner pixel centres (``0``, ``size - 1``), then clamps.
+        """
+        grad = 1.0
+        if padding_mode == PADDING_REFLECTION:
+            if align_corners:
+                low = 0.0
+                span = size - 1.0
+            else:
+                low = -0.5
+                span = 1.0 * size
+            if span <= 0.0:
+                return 0.0, 0.0
+            x = x - low
+            if x < 0.0:
+                grad = -1.0
+                x = -x
+            flips = math.floor(x / span)
+            extra = x - flips * span
+            if flips - 2.0 * math.floor(flips * 0.5) == 0.0:
+                x = extra + low
+            else:
+                x = span - extra + low
+                grad = -grad
+        elif padding_mode != PADDING_BORDER:
+            return x, 1.0
+        if x <= 0.0:
+            return 0.0, 0.0
+        if x >= size - 1.0:
+            return size - 1.0, 0.0
+        return x, grad
+
+    @jit
+    def source_index(coord, size, padding_mode, align_corners):
+        """Padded pixel coordinate of a grid value and its derivative."""
+        x, g_unnormalize = unnormalize_safe(coord, size, align_corners)
+        x, g_pad = pad_coordinate(x, size, padding_mode, align_corners)
+        return x, g_unnormalize * g_pad
+
+    @jit
+    def tap_index(tap, size, padding_mode, align_corners):
+        """Index read by an integer tap position after padding, or -1 if none."""
+        x, _ = pad_coordinate(tap, size, padding_mode, align_corners)
+        if x >= 0.0 and x < size:
+            return int(x)
+        return -1
+
+    @jit
+    def cubic_coefficients(t):
+        """Keys cubic weights of the 4 taps at offsets -1, 0, 1, 2 from floor(x)."""
+        a = CUBIC_A
+        x0 = t + 1.0
+        x1 = t
+        x2 = 1.0 - t
+        x3 = 2.0 - t
+        c0 = ((a * x0 - 5.0 * a) * x0 + 8.0 * a) * x0 - 4.0 * a
+        c1 = ((a + 2.0) * x1 - (a + 3.0)) * x1 * x1 + 1.0
+        c2 = ((a + 2.0) * x2 - (a + 3.0)) * x2 * x2 + 1.0
+        c3 = ((a * x3 - 5.0 * a) * x3 + 8.0 * a) * x3 - 4.0 * a
+        return c0, c1, c2, c3
+
+    @jit
+    def cubic_coefficients_grad(t):
+        """Derivatives of :func:`cubic_coefficients` with respect to ``t``."""
+        a = CUBIC_A
+        x0 = t + 1.0
+        x1 = t
+        x2 = 1.0 - t
+        x3 = 2.0 - t
+        d0 = (3.0 * a * x0 - 10.0 * a) * x0 + 8.0 * a
+        d1 = (3.0 * (a + 2.0) * x1 - 2.0 * (a + 3.0)) * x1
+        d2 = -(3.0 * (a + 2.0) * x2 - 2.0 * (a + 3.0)) * x2
+        d3 = -((3.0 * a * x3 - 10.0 * a) * x3 + 8.0 * a)
+        return d0, d1, d2, d3
+
+    # ------------------------------------------------------------------ forward
+
+    @jit
+    def sample_bilinear(inp, n, gx, gy, padding_mode, align_corners, out, h, w):
+        height = inp.shape[2]
+        width = inp.shape[3]
+        x, _ = source_index(gx, width, padding_mode, align_corners)
+        y, _ = source_index(gy, height, padding_mode, align_corners)
+        x0f = math.floor(x)
+        y0f = math.floor(y)
+        tx = x - x0f
+        ty = y - y0f
+        x0 = int(x0f)
+        y0 = int(y0f)
+        x1 = x0 + 1
+        y1 = y0 + 1
+        w00 = (1.0 - tx) * (1.0 - ty)
+        w01 = tx * (1.0 - ty)
+        w10 = (1.0 - tx) * ty
+        w11 = tx * ty
+        inx0 = x0 >= 0 and x0 < width
+        inx1 = x1 >= 0 and x1 < width
+        iny0 = y0 >= 0 and y0 < height
+        iny1 = y1 >= 0 and y1 < height
+        channels = inp.shape[1]
+        if inx0 and inx1 and iny0 and iny1:
+            for c in range(channels):
+                out[n, c, h, w] = (
+                    inp[n, c, y0, x0] * w00
+                    + inp[n, c, y0, x1] * w01
+                    + inp[n, c, y1, x0] * w10
+                    + inp[n, c, y1, x1] * w11
+                )
+            return
+        for c in range(channels):
+            value = 0.0
+            if iny0 and inx0:
+                value += inp[n, c, y0, x0] * w00
+            if iny0 and inx1:
+                value += inp[n, c, y0, x1] * w01
+            if iny1 and inx0:
+                value += inp[n, c, y1, x0] * w10
+            if iny1 and inx1:
+                value += inp[n, c, y1, x1] * w11
+            out[n, c, h, w] = value
+
+    @jit
+    def sample_nearest(inp, n, gx, gy, padding_mode, align_corners, out, h, w):
+        height = inp.shape[2]
+        width = inp.shape[3]
+        x, _ = source_index(gx, width, padding_mode, align_corners)
+        y, _ = source_index(gy, height, padding_mode, align_corners)
+        xi = int(round(x))
+        yi = int(round(y))
+        inside = xi >= 0 and xi < width and yi >= 0 and yi < height
+        for c in range(inp.shape[1]):
+            if inside:
+                out[n, c, h, w] = inp[n, c, yi, xi]
+            else:
+                out[n, c, h, w] = 0.0
+
+    @jit
+    def sample_bicubic(inp, n, gx, gy, padding_mode, align_corners, out, h, w):
+        height = inp.shape[2]
+        width = inp.shape[3]
+        x, _ = unnormalize_safe(gx, width, align_corners)
+        y, _ = unnormalize_safe(gy, height, align_corners)
+        x0f = math.floor(x)
+        y0f = math.floor(y)
+        cx = cubic_coefficients(x - x0f)
+        cy = cubic_coefficients(y - y0f)
+        for c in range(inp.shape[1]):
+            out[n, c, h, w] = 0.0
+        for j in range(4):
+            yi = tap_index(y0f - 1.0 + j, height, padding_mode, align_corners)
+            if yi < 0:
+                continue
+            wy = cy[j]
+            for i in range(4):
+                xi = tap_index(x0f - 1.0 + i, width, padding_mode, align_corners)
+                if xi < 0:
+                    continue
+                weight = cx[i] * wy
+                for c in range(inp.shape[1]):
+                    out[n, c, h, w] += inp[n, c, yi, xi] * weight
+
+    @jit
+    def sample_pixel(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w):
+        """Write ``out[n, :, h, w]`` from the input at grid point ``(gx, gy)``."""
+        if mode == MODE_BILINEAR:
+            sample_bilinear(inp, n, gx, gy, padding_mode, align_corners, out, h, w)
+        elif mode == MODE_NEAREST:
+            sample_nearest(inp, n, gx, gy, padding_mode, align_corners, out, h, w)
+        else:
+            sample_bicubic(inp, n, gx, gy, padding_mode, align_corners, out, h, w)
+
+    # ----------------------------------------------------------------- backward
+
+    @jit
+    def backward_bilinear(inp, grad_out, n, h, w, gx, gy, padding_mode, align_corners,
+                          grad_inp, scale):
+        height = inp.shape[2]
+        width = inp.shape[3]
+        x, gmx = source_index(gx, width, padding_mode, align_corners)
+        y, gmy = source_index(gy, height, padding_mode, align_corners)
+        x0f = math.floor(x)
+        y0f = math.floor(y)
+        tx = x - x0f
+        ty = y - y0f
+        x0 = int(x0f)
+        y0 = int(y0f)
+        x1 = x0 + 1
+        y1 = y0 + 1
+        inx0 = x0 >= 0 and x0 < width
+        inx1 = x1 >= 0 and x1 < width
+        iny0 = y0 >= 0 and y0 < height
+        iny1 = y1 >= 0 and y1 < height
+        gix = 0.0
+        giy = 0.0
+        for c in range(inp.shape[1]):
+            go = grad_out[n, c, h, w] * 1.0
+            if iny0 and inx0:
+                scatter_add(grad_inp, scale, n, c, y0, x0, (1.0 - tx) * (1.0 - ty) * go)
+                v = inp[n, c, y0, x0] * go
+                gix -= v * (1.0 - ty)
+                giy -= v * (1.0 - tx)
+            if iny0 and inx1:
+                scatter_add(grad_inp, scale, n, c, y0, x1, tx * (1.0 - ty) * go)
+                v = inp[n, c, y0, x1] * go
+                gix += v * (1.0 - ty)
+                giy -= v * tx
+            if iny1 and inx0:
+                scatter_add(grad_inp, scale, n, c, y1, x0, (1.0 - tx) * ty * go)
+                v = inp[n, c, y1, x0] * go
+                gix -= v * ty
+                giy += v * (1.0 - tx)
+            if iny1 and inx1:
+                scatter_add(grad_inp, scale, n, c, y1, x1, tx * ty * go)
+                v = inp[n, c, y1, x1] * go
+                gix += v * ty
+                giy += v * tx
+        return gix * gmx, giy * gmy
+
+    @jit
+    def backward_nearest(inp, grad_out, n, h, w, gx, gy, padding_mode, align_corners,
+                         grad_inp, scale):
+        height = inp.shape[2]
+        width = inp.shape[3]
+        x, _ = source_index(gx, width, padding_mode, align_corners)
+        y, _ = source_index(gy, height, padding_mode, align_corners)
+        xi = int(round(x))
+        yi = int(round(y))
+        if xi >= 0 and xi < width and yi >= 0 and yi < height:
+            for c in range(inp.shape[1]):
+                scatter_add(grad_inp, scale, n, c, yi, xi, grad_out[n, c, h, w] * 1.0)
+        return 0.0, 0.0
+
+    @jit
+    def backward_bicubic(inp, grad_out, n, h, w, gx, gy, padding_mode, align_corners,
+                         grad_inp, scale):
+        height = inp.shape[2]
+        width = inp.shape[3]
+        x, gmx = unnormalize_safe(gx, width, align_corners)
+        y, gmy = unnormalize_safe(gy, height, align_corners)
+        x0f = math.floor(x)
+        y0f = math.floor(y)
+        cx = cubic_coefficients(x - x0f)
+        cy = cubic_coefficients(y - y0f)
+        dcx = cubic_coefficients_grad(x - x0f)
+        dcy = cubic_coefficients_grad(y - y0f)
+        gix = 0.0
+        giy = 0.0
+        for j in range(4):
+            yi = tap_index(y0f - 1.0 + j, height, padding_mode, align_corners)
+            if yi < 0:
+                continue
+            wy = cy[j]
+            dwy = dcy[j]
+            for i in range(4):
+                xi = tap_index(x0f - 1.0 + i, width, padding_mode, align_corners)
+                if xi < 0:
+                    continue
+                wx = cx[i]
+                dwx = dcx[i]
+                for c in range(inp.shape[1]):
+                    go = grad_out[n, c, h, w] * 1.0
+                    scatter_add(grad_inp, scale, n, c, yi, xi, wx * wy * go)
+                    v = inp[n, c, yi, xi] * go
+                    gix += v * dwx * wy
+                    giy += v * wx * dwy
+        return gix * gmx, giy * gmy
+
+    @jit
+    def backward_pixel(inp, grad_out, n, h, w, gx, gy, mode, padding_mode, align_corners,
+                       grad_inp, scale):
+        """Scatter ``grad_out[n, :, h, w]`` into ``grad_inp``; return the grid gradient.
+
+        Returns ``(d/dgx, d/dgy)`` in normalized coordinates.
+        """
+        if mode == MODE_BILINEAR:
+            return backward_bilinear(inp, grad_out, n, h, w, gx, gy, padding_mode,
+                                     align_corners, grad_inp, scale)
+        if mode == MODE_NEAREST:
+            return backward_nearest(inp, grad_out, n, h, w, gx, gy, padding_mode,
+                                    align_corners, grad_inp, scale)
+        return backward_bicubic(inp, grad_out, n, h, w, gx, gy, padding_mode,
+                                align_corners, grad_inp, scale)
+
+    return SimpleNamespace(
+        unnormalize=unnormalize,
+        unnormalize_scale=unnormalize_scale,
+        source_index=source_index,
+        tap_index=tap_index,
+        cubic_coefficients=cubic_coefficients,
+        cubic_coefficients_grad=cubic_coefficients_grad,
+        sample_pixel=sample_pixel,
+        backward_pixel=backward_pixel,
+    )

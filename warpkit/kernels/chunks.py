@@ -1,0 +1,96 @@
+"""How the CPU backward passes split their rows into deterministic chunks.
+
+A *chunk* is a run of flattened output rows (``n * out_height + h``) that one
+thread processes in order.  Chunks that cover whole, distinct samples never
+scatter into the same input pixel and share one gradient buffer; otherwise
+each chunk gets a private buffer and the buffers are summed in chunk order.
+The plan depends only on the shapes and the thread count, so the same call
+gives bit-identical gradients on every run.
+"""
+
+import numpy as np
+
+from .._threads import run_chunks
+
+
+def plan_chunks(batch, out_height, threads):
+    """Split ``batch * out_height`` rows into at most ``threads`` chunks.
+
+    Parameters
+    ----------
+    batch, out_height : int
+        Number of samples and output rows per sample.
+    threads : int
+        Number of chunks to aim for (Numba's thread count).
+
+    Returns
+    -------
+    chunk_starts : ndarray of int64, shape (K + 1,)
+        Chunk ``k`` covers rows ``chunk_starts[k]`` to ``chunk_starts[k + 1]``.
+    chunk_buffers : ndarray of int64, shape (K,)
+        Index of the gradient buffer chunk ``k`` adds into.
+    n_buffers : int
+        Number of distinct buffers.
+
+    Examples
+    --------
+    >>> from warpkit.kernels.chunks import plan_chunks
+    >>> starts, buffers, n = plan_chunks(batch=4, out_height=3, threads=2)
+    >>> starts.tolist(), buffers.tolist(), n
+    ([0, 6, 12], [0, 0], 1)
+    >>> starts, buffers, n = plan_chunks(batch=1, out_height=5, threads=2)
+    >>> starts.tolist(), buffers.tolist(), n
+    ([0, 3, 5], [0, 1], 2)
+    """
+    threads = max(1, int(threads))
+    rows = batch * out_height
+    if rows == 0:
+        return np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64), 1
+    if batch >= threads or threads == 1:
+        sample_starts = _even_split(batch, min(threads, batch))
+        return sample_starts * out_height, np.zeros(len(sample_starts) - 1, np.int64), 1
+    starts = _even_split(rows, min(threads, rows))
+    k = len(starts) - 1
+    return starts, np.arange(k, dtype=np.int64), k
+
+
+def row_chunks(rows, threads):
+    """Boundaries of at most ``threads`` near-equal, non-empty ranges of ``range(rows)``.
+
+    Examples
+    --------
+    >>> from warpkit.kernels.chunks import row_chunks
+    >>> row_chunks(5, 2).tolist()
+    [0, 3, 5]
+    """
+    return _even_split(rows, max(1, min(int(threads), rows)))
+
+
+def _even_split(total, parts):
+    """Boundaries of ``parts`` near-equal consecutive ranges of ``range(total)``."""
+    base, extra = divmod(total, parts)
+    sizes = np.full(parts, base, dtype=np.int64)
+    sizes[:extra] += 1
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+
+def sum_buffers(buffers, out, threads):
+    """``out[...] = buffers[0] + buffers[1] + ...``, added in buffer order.
+
+    Parameters
+    ----------
+    buffers : ndarray, shape (B, ...)
+        Per-chunk gradient buffers.
+    out : ndarray, shape (...)
+        C-contiguous destination.
+    threads : int
+        Number of threads to split the elements over.
+    """
+    flat_buffers = buffers.reshape(buffers.shape[0], -1)
+    flat_out = out.reshape(-1)
+    bounds = row_chunks(flat_out.shape[0], threads)
+
+    def add(start, end):
+        np.add.reduce(flat_buffers[:, start:end], axis=0, out=flat_out[start:end])
+
+    run_chunks(add, zip(bounds[:-1], bounds[1:]))
