@@ -7,9 +7,17 @@ The public API:
 * :mod:`warpkit.coords` -- the coordinate convention.
 """
 
-from .grids import affine_grid
+from .grids import affine_grid, control_point_grid, perspective_grid, tps_grid
 from .sampling import grid_sample, grid_sample_vjp
 
 __version__ = "0.1.0"
 
-__all__ = ["affine_grid", "grid_sample", "grid_sample_vjp", "__version__"]
+__all__ = [
+    "affine_grid",
+    "control_point_grid",
+    "perspective_grid",
+    "tps_grid",
+    "grid_sample",
+    "grid_sample_vjp",
+    "__version__",
+]
