@@ -1,0 +1,36 @@
+"""Datasets for Spatial Transformer Networks, built with warpkit's own warps.
+
+* :func:`make_dataset` -- the distorted-digit sets of the STN paper (``R``,
+  ``RTS``, ``P``, ``E``, ``cluttered``) on the handwritten digits that
+  scikit-learn ships (no download), deterministic from a seed;
+* :mod:`~warpkit.data.distortions` -- the distortions themselves, for any batch;
+* :func:`load_mnist`, :func:`load_gtsrb` -- real MNIST and German Traffic Sign
+  files from a local path (never the network);
+* :func:`warp_image_file` -- warp an image file on disk.
+
+scikit-learn and Pillow are optional (``pip install 'warpkit[data]'``) and
+imported only by the functions that need them.
+"""
+
+from .datasets import DATASETS, DigitDataset, ImageDataset, make_dataset, stratified_split
+from .digits import load_digits
+from .distortions import distort_cluttered, distort_e, distort_p, distort_r, distort_rts
+from .image_file import warp_image_file
+from .loaders import load_gtsrb, load_mnist
+
+__all__ = [
+    "DATASETS",
+    "DigitDataset",
+    "ImageDataset",
+    "make_dataset",
+    "stratified_split",
+    "load_digits",
+    "distort_r",
+    "distort_rts",
+    "distort_p",
+    "distort_e",
+    "distort_cluttered",
+    "warp_image_file",
+    "load_mnist",
+    "load_gtsrb",
+]
