@@ -79,7 +79,10 @@ def rotation_scale(angles_deg, scales):
 def homographies_from_points(src, dst):
     """Batch of 3x3 homographies taking 4 points ``src`` (N, 4, 2) to ``dst`` (N, 4, 2).
 
-    Solved as the usual 8x8 linear system (``h33 = 1``) for every item at once.
+    Solved as the usual 8x8 linear system (``h33 = 1``) for every item at once,
+    then the overall sign (free in homogeneous coordinates) is chosen so that
+    the third coordinate ``w`` is positive at the centroid of ``src``:
+    :func:`warpkit.perspective_grid` reads nothing where ``w <= 0``.
     """
     src = np.asarray(src, dtype=np.float64)
     dst = np.asarray(dst, dtype=np.float64)
@@ -92,7 +95,10 @@ def homographies_from_points(src, dst):
     system = np.concatenate([rows_u, rows_v], axis=1)
     rhs = np.concatenate([u, v], axis=1)
     h = np.linalg.solve(system, rhs[..., None])[..., 0]
-    return np.concatenate([h, np.ones((n, 1))], axis=1).reshape(n, 3, 3)
+    h = np.concatenate([h, np.ones((n, 1))], axis=1).reshape(n, 3, 3)
+    centroid = src.mean(axis=1)
+    w = h[:, 2, 0] * centroid[:, 0] + h[:, 2, 1] * centroid[:, 1] + h[:, 2, 2]
+    return h * np.where(w < 0, -1.0, 1.0)[:, None, None]
 
 
 def frame_corners(size):

@@ -153,7 +153,9 @@ def distort_p(images, rng, scale=(0.75, 1.0), sigma=5.0):
         Scale about the centre, drawn uniformly from this range.
     sigma : float, optional
         Standard deviation, in pixels, of the normal that moves each corner of
-        the scaled frame (each coordinate independently).
+        the scaled frame (each coordinate independently).  Draws that would
+        fold the frame (a non-convex quadrilateral, which no projective map
+        reaches) are redrawn.
 
     Returns
     -------
@@ -177,12 +179,32 @@ def distort_p(images, rng, scale=(0.75, 1.0), sigma=5.0):
     corners = _geometry.frame_corners(size)[None]  # (1, 4, 2)
     centre = _geometry.centre(size)
     moved = centre + scales[:, None, None] * (corners - centre)
-    moved = moved + rng.normal(0.0, sigma, size=(n, 4, 2))
+    moved = moved + _convex_jitter(rng, sigma, moved)
     # Output pixels at the moved corners read the input at its corners.
     input_from_output = _geometry.homographies_from_points(moved, np.broadcast_to(corners, moved.shape))
     homography = _geometry.normalized_matrices(input_from_output, size, size)
     grid = warpkit.perspective_grid(homography.astype(images.dtype), (n, c) + tuple(size))
     return warpkit.grid_sample(images, grid, padding_mode="zeros")
+
+
+def _is_convex(quads):
+    """Whether each quadrilateral (N, 4, 2), corners in order, is convex with the frame's orientation."""
+    edges = np.roll(quads, -1, axis=1) - quads
+    turns = edges[:, :, 0] * np.roll(edges, -1, axis=1)[:, :, 1] - edges[:, :, 1] * np.roll(edges, -1, axis=1)[:, :, 0]
+    return (turns > 0).all(axis=1)
+
+
+def _convex_jitter(rng, sigma, quads, max_tries=100):
+    """Normal corner jitter (N, 4, 2), redrawn where it would fold the quadrilateral."""
+    jitter = rng.normal(0.0, sigma, size=quads.shape)
+    for _ in range(max_tries):
+        folded = ~_is_convex(quads + jitter)
+        if not folded.any():
+            break
+        jitter[folded] = rng.normal(0.0, sigma, size=(int(folded.sum()),) + quads.shape[1:])
+    else:
+        jitter[~_is_convex(quads + jitter)] = 0.0
+    return jitter
 
 
 def distort_e(images, rng, scale=(0.75, 1.0), sigma=1.5, grid_size=4):
