@@ -334,7 +334,7 @@ def distort_cluttered(images, rng, canvas=60, fragments=6, fragment_size=6, sour
 
     # Fragments: pick the source images (never the image itself) and, among a few
     # random candidate crops, the one with the most ink.
-    f, candidates = fragment_size, 4
+    f, candidates = fragment_size, 8
     m = len(sources)
     if own:
         picks = (np.arange(n)[:, None] + rng.integers(1, n, size=(n, fragments))) % n

@@ -1,0 +1,135 @@
+"""The distortion functions: conventions checked on images whose answer is known."""
+
+import numpy as np
+import pytest
+
+from warpkit.data import distort_cluttered, distort_e, distort_p, distort_r, distort_rts
+
+
+def blob(size=28, sigma_x=3.0, sigma_y=3.0, centre=None):
+    """A smooth Gaussian blob (1, 1, size, size), float64."""
+    c = (size - 1) / 2.0 if centre is None else centre
+    y, x = np.mgrid[0:size, 0:size]
+    image = np.exp(-((x - c) ** 2) / (2 * sigma_x**2) - ((y - c) ** 2) / (2 * sigma_y**2))
+    return image[None, None]
+
+
+def centroid(image):
+    y, x = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
+    mass = image.sum()
+    return np.array([(x * image).sum() / mass, (y * image).sum() / mass])
+
+
+def test_identity_parameters_give_the_input():
+    images = np.random.default_rng(0).random((3, 2, 28, 28))
+    rng = np.random.default_rng(1)
+    np.testing.assert_allclose(distort_r(images, rng, max_angle=0.0), images, atol=1e-12)
+    np.testing.assert_allclose(
+        distort_rts(images, rng, max_angle=0.0, scale=(1.0, 1.0), canvas=28), images, atol=1e-12
+    )
+    np.testing.assert_allclose(distort_p(images, rng, scale=(1.0, 1.0), sigma=0.0), images, atol=1e-9)
+    np.testing.assert_allclose(distort_e(images, rng, scale=(1.0, 1.0), sigma=0.0), images, atol=1e-9)
+
+
+@pytest.mark.parametrize("distort", [distort_p, distort_e])
+def test_scale_acts_about_the_centre(distort):
+    image = np.repeat(blob(sigma_x=3.0, sigma_y=3.0), 4, axis=0)
+    out = distort(image, np.random.default_rng(0), scale=(0.5, 0.5), sigma=0.0)
+    for item in out[:, 0]:
+        np.testing.assert_allclose(centroid(item), [13.5, 13.5], atol=1e-6)
+        np.testing.assert_allclose(item.sum(), 0.25 * image[0, 0].sum(), rtol=0.02)
+        # Bilinear interpolation of the blob costs up to ~0.022 at its peak.
+        np.testing.assert_allclose(item, blob(sigma_x=1.5, sigma_y=1.5)[0, 0], atol=0.03)
+
+
+def test_rotation_keeps_centre_mass_and_shape():
+    image = np.repeat(blob(sigma_x=5.0, sigma_y=2.0), 16, axis=0)
+    out = distort_r(image, np.random.default_rng(0))
+    angles = []
+    for item in out[:, 0]:
+        np.testing.assert_allclose(centroid(item), [13.5, 13.5], atol=1e-6)
+        np.testing.assert_allclose(item.sum(), image[0, 0].sum(), rtol=0.01)
+        y, x = np.mgrid[0:28, 0:28] - 13.5
+        cov = np.cov(np.stack([x.ravel(), y.ravel()]), aweights=item.ravel())
+        eigenvalues = np.linalg.eigvalsh(cov)
+        np.testing.assert_allclose(eigenvalues, [4.0 + 1 / 12, 25.0 + 1 / 12], rtol=0.05)
+        angles.append(np.degrees(np.arctan2(2 * cov[0, 1], cov[0, 0] - cov[1, 1]) / 2))
+    # The long axis turns by angles spread over [-90, 90].
+    assert np.ptp(angles) > 60
+
+
+def test_rts_places_the_frame_inside_the_canvas():
+    image = np.repeat(blob(sigma_x=2.0, sigma_y=2.0), 64, axis=0)
+    out = distort_rts(image, np.random.default_rng(0), max_angle=45.0, scale=(0.7, 1.2), canvas=42)
+    assert out.shape == (64, 1, 42, 42)
+    masses = out.sum(axis=(1, 2, 3)) / image[0, 0].sum()
+    # Mass scales with scale**2, within the range the scales allow; nothing is cut off.
+    assert masses.min() > 0.7**2 * 0.97 and masses.max() < 1.2**2 * 1.03
+    centres = np.array([centroid(item) for item in out[:, 0]])
+    scales = np.sqrt(masses)
+    room = (42 - 28 * scales) / 2
+    assert (np.abs(centres - 20.5) <= room[:, None] + 0.05).all()
+    assert np.ptp(centres[:, 0]) > 8  # positions really vary
+
+
+def test_cluttered_digit_alone_is_a_translation():
+    image = np.repeat(blob(sigma_x=2.0, sigma_y=2.0), 8, axis=0)
+    out = distort_cluttered(image, np.random.default_rng(0), canvas=60, fragments=0)
+    assert out.shape == (8, 1, 60, 60)
+    for item in out[:, 0]:
+        np.testing.assert_allclose(item.sum(), image[0, 0].sum(), rtol=1e-3)
+        c = centroid(item)
+        assert (13.5 - 0.05 <= c).all() and (c <= 13.5 + 32 + 0.05).all()
+
+
+def test_cluttered_fragments_come_from_other_images():
+    # Image 0 is a dim frame, image 1 a bright one: every fragment pasted into
+    # image 0 is bright, image 1 only gets dim fragments (hidden under itself or
+    # showing as 0.2 on the dark canvas).
+    images = np.stack([np.full((1, 28, 28), 0.2), np.full((1, 28, 28), 0.7)])
+    out = distort_cluttered(images, np.random.default_rng(0), canvas=60, fragments=6, fragment_size=6)
+    assert np.isclose(out[0], 0.7).sum() >= 36
+    assert out[1].max() <= 0.7 + 1e-12
+    sources = np.full((5, 1, 28, 28), 1.0)
+    out = distort_cluttered(np.zeros((2, 1, 28, 28)), 0, fragments=6, sources=sources)
+    counts = (out == 1.0).sum(axis=(1, 2, 3))
+    assert (counts > 0).all() and (counts <= 6 * 36).all()
+
+
+def test_cluttered_fragments_hold_ink():
+    images = np.zeros((50, 1, 28, 28))
+    images[:, :, 6:22, 6:22] = 1.0  # ink in the middle, as in a digit
+    out = distort_cluttered(images, np.random.default_rng(0), fragments=6, fragment_size=6)
+    # On average the six fragments add well over half of their 6 * 36 pixels of
+    # ink (an ink-blind crop position would add less than half).
+    added = out.sum(axis=(1, 2, 3)) - 256.0
+    assert added.mean() > 0.6 * 6 * 36
+
+
+@pytest.mark.parametrize("distort", [distort_r, distort_rts, distort_p, distort_e, distort_cluttered])
+def test_deterministic_dtype_preserving(distort):
+    images = np.random.default_rng(0).random((4, 1, 28, 28)).astype(np.float32)
+    first = distort(images, np.random.default_rng(5))
+    again = distort(images, np.random.default_rng(5))
+    other = distort(images, np.random.default_rng(6))
+    assert first.dtype == np.float32
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+    assert np.array_equal(distort(images, 5), first)  # an int seeds a generator
+
+
+def test_bad_arguments():
+    images = np.zeros((2, 1, 28, 28), dtype=np.float32)
+    with pytest.raises(TypeError, match="images"):
+        distort_r(images.astype(np.uint8), 0)
+    with pytest.raises(ValueError, match="images"):
+        distort_r(images[0], 0)
+    with pytest.raises(TypeError, match="rng"):
+        distort_r(images, "seed")
+    with pytest.raises(ValueError, match="scale"):
+        distort_rts(images, 0, scale=(1.2, 0.7))
+    with pytest.raises(ValueError, match="canvas"):
+        distort_cluttered(images, 0, canvas=20)
+    with pytest.raises(ValueError, match="fragment_size"):
+        distort_cluttered(images, 0, fragment_size=40)
+    with pytest.raises(ValueError, match="sources"):
+        distort_cluttered(images, 0, sources=np.zeros((3, 1, 8, 8), dtype=np.float32))
