@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+
+from warpkit import nn
+
+
+def blobs(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    centres = np.array([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.5]])
+    x = (centres[y] + rng.normal(scale=0.6, size=(n, 2))).astype(np.float32)
+    return x, y
+
+
+def mlp():
+    def apply(p, x, rng=None):
+        h = nn.dropout(nn.relu(nn.dense(p[0], x)), 0.1, rng)
+        return nn.dense(p[1], h)
+
+    def init(seed):
+        rng = np.random.default_rng(seed)
+        return [nn.init.dense_params(rng, 2, 16), nn.init.dense_params(rng, 16, 3)]
+    return apply, init
+
+
+def test_fit_learns_and_reports_metrics():
+    apply, init = mlp()
+    x, y = blobs()
+    xt, yt = blobs(60, seed=1)
+    result = nn.fit(apply, init(0), (x, y), epochs=15, batch_size=16, optimizer=nn.Adam(0.02),
+                    validation=(xt, yt), progress=False)
+    last = result.history[-1]
+    assert set(last) >= {"epoch", "loss", "train_error", "test_error", "test_loss", "seconds"}
+    assert last["epoch"] == 15 and last["test_error"] < 0.1
+    assert result.history[0]["loss"] > last["loss"]
+
+
+def test_fit_is_deterministic_for_a_seed():
+    apply, init = mlp()
+    x, y = blobs()
+    runs = [nn.fit(apply, init(0), (x, y), epochs=3, batch_size=16, seed=7, progress=False)
+            for _ in range(2)]
+    for a, b in zip(nn.tree_leaves(runs[0].params), nn.tree_leaves(runs[1].params)):
+        np.testing.assert_array_equal(a, b)
+    other = nn.fit(apply, init(0), (x, y), epochs=3, batch_size=16, seed=8, progress=False)
+    assert not np.array_equal(other.params[0]["w"], runs[0].params[0]["w"])
+
+
+def test_training_data_may_be_redrawn_each_epoch():
+    apply, init = mlp()
+    seen = []
+
+    def train(epoch):
+        seen.append(epoch)
+        return blobs(seed=epoch)
+
+    nn.fit(apply, init(0), train, epochs=3, progress=False)
+    assert seen == [0, 1, 2]
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+    apply, init = mlp()
+    x, y = blobs()
+    path = tmp_path / "ckpt.npz"
+    calls = []
+
+    def train(epoch):
+        calls.append(epoch)
+        if epoch == 2:
+            bad = x.copy()
+            bad[0, 0] = np.nan
+            return bad, y
+        return x, y
+
+    good = []
+    with pytest.raises(nn.NonFiniteLossError, match=r"loss became nan at epoch 3") as info:
+        nn.fit(apply, init(0), train, epochs=5, batch_size=len(x), progress=False,
+               checkpoint_path=str(path), on_epoch=lambda m, p: good.append(p))
+    assert len(info.value.history) == 2
+    saved = nn.load_checkpoint(path, like=init(0))
+    for a, b, c in zip(nn.tree_leaves(saved), nn.tree_leaves(good[-1]),
+                       nn.tree_leaves(info.value.params)):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+        assert np.all(np.isfinite(a))
+
+
+def test_evaluate_and_bad_arguments():
+    apply, init = mlp()
+    x, y = blobs()
+    metrics = nn.evaluate(apply, init(0), x, y)
+    assert 0.0 <= metrics["error"] <= 1.0 and metrics["loss"] > 0
+    with pytest.raises(ValueError, match="differ in length"):
+        nn.fit(apply, init(0), (x, y[:-1]), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        nn.fit(apply, init(0), (x, y), epochs=1, batch_size=0, progress=False)

@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+from autograd import grad
+from autograd.test_util import check_grads
+
+import warpkit
+from warpkit import nn
+
+
+def as_float64(tree):
+    return nn.tree_map(lambda a: np.asarray(a, dtype=np.float64), tree)
+
+
+def smooth_images(n, size, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    images = [np.sin(3 * xx * rng.uniform(1, 2) + 2 * yy) * np.cos(2 * yy * rng.uniform(1, 2))
+              for _ in range(n)]
+    return np.stack(images)[:, None].astype(np.float32)
+
+
+@pytest.mark.parametrize("transform", nn.TRANSFORMS)
+@pytest.mark.parametrize("localization", nn.LOCALIZATIONS)
+def test_identity_at_initialization(transform, localization):
+    st = nn.SpatialTransformer((1, 28, 28), transform, localization=localization)
+    params = st.init(np.random.default_rng(0))
+    assert not np.any(params["out"]["w"])
+    x = smooth_images(3, 28)
+    out, theta = st(params, x)
+    np.testing.assert_allclose(out, x, atol=2e-5)
+    expected_shape = {"affine": (3, 2, 3), "attention": (3, 2, 3), "projective": (3, 3, 3),
+                      "tps": (3, 16, 2)}[transform]
+    assert theta.shape == expected_shape
+
+
+def test_identity_affine_parameters_are_returned():
+    st = nn.SpatialTransformer((1, 20, 20), "affine")
+    _, theta = st(st.init(np.random.default_rng(0)), smooth_images(2, 20))
+    np.testing.assert_allclose(theta, np.tile([[1, 0, 0], [0, 1, 0]], (2, 1, 1)))
+
+
+def test_output_size_may_differ_from_input():
+    st = nn.SpatialTransformer((1, 60, 60), "attention", output_size=(30, 30))
+    params = st.init(np.random.default_rng(0))
+    x = smooth_images(2, 60)
+    out, _ = st(params, x)
+    assert out.shape == (2, 1, 30, 30)
+    expected = warpkit.grid_sample(
+        x, warpkit.affine_grid(np.tile(np.eye(2, 3, dtype=np.float32), (2, 1, 1)), (2, 1, 30, 30)))
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+def test_tps_control_points_count():
+    st = nn.SpatialTransformer((1, 28, 28), "tps", num_control_points=9)
+    assert st.control_points.shape == (9, 2)
+    with pytest.raises(ValueError, match="square"):
+        nn.SpatialTransformer((1, 28, 28), "tps", num_control_points=10)
+
+
+@pytest.mark.parametrize("transform", ["affine", "projective", "tps"])
+def test_gradients_reach_the_localization_net(transform):
+    st = nn.SpatialTransformer((1, 12, 12), transform, localization="fcn",
+                               num_control_points=4)
+    rng = np.random.default_rng(1)
+    params = as_float64(st.init(rng))
+    params["out"]["w"] = rng.normal(scale=0.01, size=params["out"]["w"].shape)
+    x = smooth_images(2, 12).astype(np.float64)
+    weights = rng.normal(size=(2, 1, 12, 12))
+
+    def loss(p):
+        out, _ = st(p, x)
+        return np.sum(out * weights)
+
+    check_grads(loss, modes=["rev"], order=1)(params)
+    g = grad(loss)(params)
+    assert np.any(g["loc"][0]["w"] != 0)
+
+
+def test_bad_arguments_list_the_valid_names():
+    with pytest.raises(ValueError, match="affine, projective, tps, attention"):
+        nn.SpatialTransformer((1, 28, 28), "similarity")
+    with pytest.raises(ValueError, match="fcn, cnn"):
+        nn.SpatialTransformer((1, 28, 28), localization="rnn")
+    st = nn.SpatialTransformer((1, 28, 28))
+    with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\).*\(2, 1, 20, 20\)"):
+        st(st.init(np.random.default_rng(0)), np.zeros((2, 1, 20, 20), np.float32))
