@@ -176,6 +176,10 @@ def load_mnist(path):
             file = _find_idx(path, prefix, ndim)
             arrays[key] = (read_idx(file), file)
     else:
+        if not zipfile.is_zipfile(path):
+            raise ValueError(
+                f"MNIST path {path!r} is neither a directory of IDX files nor a .npz archive"
+            )
         try:
             with np.load(path, allow_pickle=False) as archive:
                 missing = [key for key in MNIST_FILES if key not in archive.files]
