@@ -14,12 +14,11 @@ reader (and a test) can see at a glance how kernels are compiled.
 #: Options for serial CPU kernels and scalar helpers compiled for the CPU.
 CPU_JIT_OPTIONS = {"nogil": True, "cache": True, "error_model": "numpy"}
 
-#: Options for the parallel CPU loops (``prange`` over output rows).
-CPU_PARALLEL_JIT_OPTIONS = dict(CPU_JIT_OPTIONS, parallel=True)
-
-#: Options for scalar helpers that are inlined into CPU kernels.  They are not
+#: Options for the per-pixel functions called by CPU kernels.  ``forceinline``
+#: makes LLVM inline them into the kernel loops (left as calls, every call
+#: would pass whole arrays and touch their reference counts).  They are not
 #: cached on their own: they are compiled into (and cached with) their callers.
-CPU_DEVICE_JIT_OPTIONS = {"nogil": True, "error_model": "numpy"}
+CPU_DEVICE_JIT_OPTIONS = {"nogil": True, "error_model": "numpy", "forceinline": True}
 
 #: Threads per block for the CUDA kernels (grid-stride loops fill the rest).
 CUDA_BLOCK_SIZE = 256

@@ -180,8 +180,14 @@ class DigitDataset(ImageDataset):
         x_test = self._distort(sources[test_index], np.random.SeedSequence([self.seed, 1, 0]), name)
         self._train_sources = sources[train_index]
         # x_train is the epoch-0 draw, so resample_train(0) returns the same arrays' values.
-        super().__init__(name, self._draw_train(0, name), labels[train_index], x_test,
-                         labels[test_index], num_classes=10)
+        super().__init__(
+            name,
+            self._draw_train(0, name),
+            labels[train_index],
+            x_test,
+            labels[test_index],
+            num_classes=10,
+        )
 
     def _distort(self, images, seed_sequence, name):
         rng = np.random.default_rng(seed_sequence)
@@ -193,7 +199,9 @@ class DigitDataset(ImageDataset):
         return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
 
     def _draw_train(self, epoch, name):
-        return self._distort(self._train_sources, np.random.SeedSequence([self.seed, 0, epoch]), name)
+        return self._distort(
+            self._train_sources, np.random.SeedSequence([self.seed, 0, epoch]), name
+        )
 
     def resample_train(self, epoch):
         """The training digits with distortions redrawn for ``epoch``.

@@ -181,7 +181,9 @@ def distort_p(images, rng, scale=(0.75, 1.0), sigma=5.0):
     moved = centre + scales[:, None, None] * (corners - centre)
     moved = moved + _convex_jitter(rng, sigma, moved)
     # Output pixels at the moved corners read the input at its corners.
-    input_from_output = _geometry.homographies_from_points(moved, np.broadcast_to(corners, moved.shape))
+    input_from_output = _geometry.homographies_from_points(
+        moved, np.broadcast_to(corners, moved.shape)
+    )
     homography = _geometry.normalized_matrices(input_from_output, size, size)
     grid = warpkit.perspective_grid(homography.astype(images.dtype), (n, c) + tuple(size))
     return warpkit.grid_sample(images, grid, padding_mode="zeros")
@@ -190,7 +192,10 @@ def distort_p(images, rng, scale=(0.75, 1.0), sigma=5.0):
 def _is_convex(quads):
     """Whether each quadrilateral (N, 4, 2), corners in order, is convex with the frame's orientation."""
     edges = np.roll(quads, -1, axis=1) - quads
-    turns = edges[:, :, 0] * np.roll(edges, -1, axis=1)[:, :, 1] - edges[:, :, 1] * np.roll(edges, -1, axis=1)[:, :, 0]
+    turns = (
+        edges[:, :, 0] * np.roll(edges, -1, axis=1)[:, :, 1]
+        - edges[:, :, 1] * np.roll(edges, -1, axis=1)[:, :, 0]
+    )
     return (turns > 0).all(axis=1)
 
 
@@ -243,7 +248,9 @@ def distort_e(images, rng, scale=(0.75, 1.0), sigma=1.5, grid_size=4):
     low, high = _check_range("scale", scale)
     n, c, height, width = images.shape
     scales = rng.uniform(low, high, size=n)
-    control = np.asarray(warpkit.control_point_grid(int(grid_size) ** 2), dtype=np.float64)  # (K, 2)
+    control = np.asarray(
+        warpkit.control_point_grid(int(grid_size) ** 2), dtype=np.float64
+    )  # (K, 2)
     k = control.shape[0]
     # sigma pixels in normalized units (align_corners=False): 2 * sigma / size.
     jitter = rng.normal(0.0, sigma, size=(n, k, 2)) * np.array([2.0 / width, 2.0 / height])
@@ -299,7 +306,9 @@ def distort_cluttered(images, rng, canvas=60, fragments=6, fragment_size=6, sour
     out_size = _geometry.as_size("canvas", canvas)
     n, c, height, width = images.shape
     if out_size[0] < height or out_size[1] < width:
-        raise ValueError(f"canvas must be at least the image size {(height, width)}, got {canvas!r}")
+        raise ValueError(
+            f"canvas must be at least the image size {(height, width)}, got {canvas!r}"
+        )
     fragments = int(fragments)
     fragment_size = int(fragment_size)
     if fragments < 0:
@@ -323,12 +332,17 @@ def distort_cluttered(images, rng, canvas=60, fragments=6, fragment_size=6, sour
 
     # The digit: a random translation that keeps the whole frame inside the canvas.
     offsets = np.stack(
-        [rng.uniform(0.0, out_size[1] - width, size=n), rng.uniform(0.0, out_size[0] - height, size=n)],
+        [
+            rng.uniform(0.0, out_size[1] - width, size=n),
+            rng.uniform(0.0, out_size[0] - height, size=n),
+        ],
         axis=1,
     )
     corner_to_centre = offsets + _geometry.centre((height, width)) - _geometry.centre(out_size)
     eye = np.tile(np.eye(3), (n, 1, 1))
-    result = _geometry.affine_warp(images, _centred(eye, (height, width), out_size, corner_to_centre), out_size)
+    result = _geometry.affine_warp(
+        images, _centred(eye, (height, width), out_size, corner_to_centre), out_size
+    )
     if fragments == 0 or n == 0:
         return result
 
@@ -345,13 +359,23 @@ def distort_cluttered(images, rng, canvas=60, fragments=6, fragment_size=6, sour
     ink = np.cumsum(np.cumsum(sources.sum(axis=1), axis=1), axis=2)  # (M, H, W) integral image
     ink = np.pad(ink, ((0, 0), (1, 0), (1, 0)))
     p = picks[..., None]
-    mass = ink[p, tops + f, lefts + f] - ink[p, tops, lefts + f] - ink[p, tops + f, lefts] + ink[p, tops, lefts]
+    mass = (
+        ink[p, tops + f, lefts + f]
+        - ink[p, tops, lefts + f]
+        - ink[p, tops + f, lefts]
+        + ink[p, tops, lefts]
+    )
     best = np.argmax(mass, axis=2)[..., None]
     tops = np.take_along_axis(tops, best, axis=2)[..., 0]
     lefts = np.take_along_axis(lefts, best, axis=2)[..., 0]
     rows = tops[..., None, None] + np.arange(f)[:, None]  # (n, fragments, f, 1)
     cols = lefts[..., None, None] + np.arange(f)[None, :]  # (n, fragments, 1, f)
-    pieces = sources[picks[..., None, None, None], np.arange(c)[:, None, None], rows[:, :, None], cols[:, :, None]]
+    pieces = sources[
+        picks[..., None, None, None],
+        np.arange(c)[:, None, None],
+        rows[:, :, None],
+        cols[:, :, None],
+    ]
     # pieces: (n, fragments, C, f, f); paste at random places of the canvas.
     at_y = rng.integers(0, out_size[0] - f + 1, size=(n, fragments))
     at_x = rng.integers(0, out_size[1] - f + 1, size=(n, fragments))

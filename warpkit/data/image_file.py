@@ -19,7 +19,13 @@ __all__ = ["warp_image_file"]
 #: Pillow modes kept as they are, 8 bits per channel.
 BYTE_MODES = ("L", "LA", "RGB", "RGBA")
 #: Single-channel modes with wider values, written back in the same mode.
-WIDE_MODES = {"I;16": np.uint16, "I;16B": np.uint16, "I;16L": np.uint16, "I": np.int32, "F": np.float32}
+WIDE_MODES = {
+    "I;16": np.uint16,
+    "I;16B": np.uint16,
+    "I;16L": np.uint16,
+    "I": np.int32,
+    "F": np.float32,
+}
 
 
 def _real(name, value):
@@ -65,7 +71,9 @@ def _input_from_output(size, rotate, scale, shear, translate, perspective, rng):
     # Forward map: about the centre, scale, then shear along x, then rotate
     # (positive = counter-clockwise on screen, with y pointing down), then translate.
     angle = np.deg2rad(rotate)
-    rotation = np.array([[np.cos(angle), np.sin(angle), 0.0], [-np.sin(angle), np.cos(angle), 0.0], [0, 0, 1]])
+    rotation = np.array(
+        [[np.cos(angle), np.sin(angle), 0.0], [-np.sin(angle), np.cos(angle), 0.0], [0, 0, 1]]
+    )
     shearing = np.array([[1.0, np.tan(np.deg2rad(shear)), 0.0], [0.0, 1.0, 0.0], [0, 0, 1]])
     scaling = np.diag([scale, scale, 1.0])
     shift = np.array([translate[0] * width, translate[1] * height])
@@ -84,9 +92,20 @@ def _input_from_output(size, rotate, scale, shear, translate, perspective, rng):
     return _geometry.homographies_from_points(moved[None], corners[None])[0]
 
 
-def warp_image_file(src, dst, rotate=0.0, scale=1.0, shear=0.0, translate=(0.0, 0.0),
-                    perspective=0.0, tps_jitter=0.0, seed=0, *, mode="bilinear",
-                    padding_mode="zeros"):
+def warp_image_file(
+    src,
+    dst,
+    rotate=0.0,
+    scale=1.0,
+    shear=0.0,
+    translate=(0.0, 0.0),
+    perspective=0.0,
+    tps_jitter=0.0,
+    seed=0,
+    *,
+    mode="bilinear",
+    padding_mode="zeros",
+):
     """Read an image file, warp it with warpkit, and write the result.
 
     The output has the size and mode of the input.  The transformation acts
@@ -168,7 +187,9 @@ def warp_image_file(src, dst, rotate=0.0, scale=1.0, shear=0.0, translate=(0.0, 
     try:
         translate = tuple(_real("translate", v) for v in translate)
     except TypeError:
-        raise ValueError(f"translate must be a (dx, dy) pair of numbers, got {translate!r}") from None
+        raise ValueError(
+            f"translate must be a (dx, dy) pair of numbers, got {translate!r}"
+        ) from None
     if len(translate) != 2:
         raise ValueError(f"translate must be a (dx, dy) pair of numbers, got {translate!r}")
     perspective = _validate.check_nonnegative_number("perspective", perspective)
@@ -182,7 +203,9 @@ def warp_image_file(src, dst, rotate=0.0, scale=1.0, shear=0.0, translate=(0.0, 
     channels, height, width = pixels.shape
     rng = np.random.default_rng(seed)
 
-    pixel_map = _input_from_output((height, width), rotate, scale, shear, translate, perspective, rng)
+    pixel_map = _input_from_output(
+        (height, width), rotate, scale, shear, translate, perspective, rng
+    )
     homography = _geometry.normalized_matrices(pixel_map[None], (height, width), (height, width))[0]
     if tps_jitter > 0.0:
         control = np.asarray(warpkit.control_point_grid(16), dtype=np.float64)

@@ -44,7 +44,9 @@ def build(jit, scatter_add):
     ----------
     jit : callable
         Decorator that compiles a Python function for the target as a
-        function callable from that target's kernels.
+        function callable from that target's kernels.  It should inline the
+        function into its callers: a call that passes arrays costs more than
+        a pixel's arithmetic.
     scatter_add : compiled function
         ``scatter_add(target, scale, n, c, y, x, value)`` adds ``value`` to
         ``target[n, c, y, x]`` (``scale`` is for targets that accumulate in
@@ -219,29 +221,36 @@ def build(jit, scatter_add):
                 out[n, c, h, w] = 0.0
 
     @jit
+    def bicubic_taps(x, size, padding_mode, align_corners):
+        """The 4 tap indices (``-1`` where a tap reads nothing) and Keys weights."""
+        x0 = math.floor(x)
+        taps = (
+            tap_index(x0 - 1.0, size, padding_mode, align_corners),
+            tap_index(x0, size, padding_mode, align_corners),
+            tap_index(x0 + 1.0, size, padding_mode, align_corners),
+            tap_index(x0 + 2.0, size, padding_mode, align_corners),
+        )
+        return taps, cubic_coefficients(x - x0), cubic_coefficients_grad(x - x0)
+
+    @jit
     def sample_bicubic(inp, n, gx, gy, padding_mode, align_corners, out, h, w):
-        height = inp.shape[2]
-        width = inp.shape[3]
-        x, _ = unnormalize_safe(gx, width, align_corners)
-        y, _ = unnormalize_safe(gy, height, align_corners)
-        x0f = math.floor(x)
-        y0f = math.floor(y)
-        cx = cubic_coefficients(x - x0f)
-        cy = cubic_coefficients(y - y0f)
+        x, _ = unnormalize_safe(gx, inp.shape[3], align_corners)
+        y, _ = unnormalize_safe(gy, inp.shape[2], align_corners)
+        xs, cx, _ = bicubic_taps(x, inp.shape[3], padding_mode, align_corners)
+        ys, cy, _ = bicubic_taps(y, inp.shape[2], padding_mode, align_corners)
         for c in range(inp.shape[1]):
-            out[n, c, h, w] = 0.0
-        for j in range(4):
-            yi = tap_index(y0f - 1.0 + j, height, padding_mode, align_corners)
-            if yi < 0:
-                continue
-            wy = cy[j]
-            for i in range(4):
-                xi = tap_index(x0f - 1.0 + i, width, padding_mode, align_corners)
-                if xi < 0:
+            value = 0.0
+            for j in range(4):
+                yi = ys[j]
+                if yi < 0:
                     continue
-                weight = cx[i] * wy
-                for c in range(inp.shape[1]):
-                    out[n, c, h, w] += inp[n, c, yi, xi] * weight
+                row = 0.0
+                for i in range(4):
+                    xi = xs[i]
+                    if xi >= 0:
+                        row += inp[n, c, yi, xi] * cx[i]
+                value += row * cy[j]
+            out[n, c, h, w] = value
 
     @jit
     def sample_pixel(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w):
@@ -317,36 +326,26 @@ def build(jit, scatter_add):
     @jit
     def backward_bicubic(inp, grad_out, n, h, w, gx, gy, padding_mode, align_corners,
                          grad_inp, scale):
-        height = inp.shape[2]
-        width = inp.shape[3]
-        x, gmx = unnormalize_safe(gx, width, align_corners)
-        y, gmy = unnormalize_safe(gy, height, align_corners)
-        x0f = math.floor(x)
-        y0f = math.floor(y)
-        cx = cubic_coefficients(x - x0f)
-        cy = cubic_coefficients(y - y0f)
-        dcx = cubic_coefficients_grad(x - x0f)
-        dcy = cubic_coefficients_grad(y - y0f)
+        x, gmx = unnormalize_safe(gx, inp.shape[3], align_corners)
+        y, gmy = unnormalize_safe(gy, inp.shape[2], align_corners)
+        xs, cx, dcx = bicubic_taps(x, inp.shape[3], padding_mode, align_corners)
+        ys, cy, dcy = bicubic_taps(y, inp.shape[2], padding_mode, align_corners)
         gix = 0.0
         giy = 0.0
-        for j in range(4):
-            yi = tap_index(y0f - 1.0 + j, height, padding_mode, align_corners)
-            if yi < 0:
-                continue
-            wy = cy[j]
-            dwy = dcy[j]
-            for i in range(4):
-                xi = tap_index(x0f - 1.0 + i, width, padding_mode, align_corners)
-                if xi < 0:
+        for c in range(inp.shape[1]):
+            go = grad_out[n, c, h, w] * 1.0
+            for j in range(4):
+                yi = ys[j]
+                if yi < 0:
                     continue
-                wx = cx[i]
-                dwx = dcx[i]
-                for c in range(inp.shape[1]):
-                    go = grad_out[n, c, h, w] * 1.0
-                    scatter_add(grad_inp, scale, n, c, yi, xi, wx * wy * go)
+                for i in range(4):
+                    xi = xs[i]
+                    if xi < 0:
+                        continue
+                    scatter_add(grad_inp, scale, n, c, yi, xi, cx[i] * cy[j] * go)
                     v = inp[n, c, yi, xi] * go
-                    gix += v * dwx * wy
-                    giy += v * wx * dwy
+                    gix += v * dcx[i] * cy[j]
+                    giy += v * cx[i] * dcy[j]
         return gix * gmx, giy * gmy
 
     @jit

@@ -32,11 +32,7 @@ def _control_points(count):
     if side * side != count or side < 2:
         raise ValueError(f"num_control_points must be a square >= 4 (a sqrt(K) x sqrt(K) "
                          f"grid), got {count}")
-    if hasattr(warpkit, "control_point_grid"):
-        return np.asarray(warpkit.control_point_grid(count), dtype=np.float64)
-    axis = np.linspace(-1.0, 1.0, side)
-    ys, xs = np.meshgrid(axis, axis, indexing="ij")
-    return np.stack([xs.ravel(), ys.ravel()], axis=1)
+    return warpkit.control_point_grid(count)
 
 
 class SpatialTransformer:
@@ -228,13 +224,13 @@ class SpatialTransformer:
         if self.transform == "projective":
             if hasattr(warpkit, "warp_perspective"):
                 return warpkit.warp_perspective(x, theta, size=self.output_size, **options)
-            return warpkit.grid_sample(x, _perspective_grid(theta, size, self.align_corners),
-                                       **options)
+            grid = warpkit.perspective_grid(theta, size, self.align_corners)
+            return warpkit.grid_sample(x, grid, **options)
         control = self.control_points.astype(np.float32)
         if hasattr(warpkit, "warp_tps"):
             return warpkit.warp_tps(x, control, theta, size=self.output_size, **options)
-        return warpkit.grid_sample(x, _tps_grid(control, theta, size, self.align_corners),
-                                   **options)
+        grid = warpkit.tps_grid(control, theta, size, align_corners=self.align_corners)
+        return warpkit.grid_sample(x, grid, **options)
 
     def __call__(self, params, x):
         """Transform ``x``; returns ``(output, transform_params)``.
@@ -257,40 +253,3 @@ class SpatialTransformer:
                              f"{', '.join(map(str, self.input_shape))}), got {shape}")
         theta = self.transform_params(params, x)
         return self.warp(x, theta), theta
-
-
-# ---------------------------------------------------------------------- grid fallbacks
-# Used only while the fused warps of warpkit.warp are not available.
-
-def _perspective_grid(homography, size, align_corners):
-    from warpkit.coords import base_grid
-    n, _, height, width = size
-    base = base_grid(height, width, align_corners, dtype=np.float32).reshape(1, -1, 3)
-    mapped = anp.matmul(base, anp.swapaxes(homography, 1, 2))
-    grid = mapped[..., :2] / mapped[..., 2:3]
-    return anp.reshape(grid, (n, height, width, 2))
-
-
-def _tps_grid(control, target, size, align_corners):
-    from warpkit.coords import base_grid
-    n, _, height, width = size
-    control = np.asarray(control, dtype=np.float64)
-    k = len(control)
-
-    def kernel(distance_sq):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(distance_sq > 0, 0.5 * distance_sq * np.log(distance_sq), 0.0)
-
-    system = np.zeros((k + 3, k + 3))
-    system[:k, :k] = kernel(((control[:, None] - control[None]) ** 2).sum(-1))
-    system[:k, k] = 1.0
-    system[:k, k + 1:] = control
-    system[k, :k] = 1.0
-    system[k + 1:, :k] = control.T
-    points = base_grid(height, width, align_corners, dtype=np.float64).reshape(-1, 3)[:, :2]
-    features = np.concatenate(
-        [kernel(((points[:, None] - control[None]) ** 2).sum(-1)),
-         np.ones((len(points), 1)), points], axis=1)
-    basis = (features @ np.linalg.inv(system)[:, :k]).astype(np.float32)  # (HW, K)
-    grid = anp.einsum("pk,nkd->npd", basis, target)
-    return anp.reshape(grid, (n, height, width, 2))
