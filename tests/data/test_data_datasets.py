@@ -5,7 +5,13 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from warpkit.data import DATASETS, DigitDataset, load_digits, make_dataset, stratified_split  # noqa: E402
+from warpkit.data import (
+    DATASETS,
+    DigitDataset,
+    load_digits,
+    make_dataset,
+    stratified_split,
+)  # noqa: E402
 from warpkit.data import datasets as datasets_module  # noqa: E402
 from warpkit.data import distortions  # noqa: E402
 

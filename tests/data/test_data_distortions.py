@@ -27,8 +27,12 @@ def test_identity_parameters_give_the_input():
     np.testing.assert_allclose(
         distort_rts(images, rng, max_angle=0.0, scale=(1.0, 1.0), canvas=28), images, atol=1e-12
     )
-    np.testing.assert_allclose(distort_p(images, rng, scale=(1.0, 1.0), sigma=0.0), images, atol=1e-9)
-    np.testing.assert_allclose(distort_e(images, rng, scale=(1.0, 1.0), sigma=0.0), images, atol=1e-9)
+    np.testing.assert_allclose(
+        distort_p(images, rng, scale=(1.0, 1.0), sigma=0.0), images, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        distort_e(images, rng, scale=(1.0, 1.0), sigma=0.0), images, atol=1e-9
+    )
 
 
 @pytest.mark.parametrize("distort", [distort_p, distort_e])
@@ -87,7 +91,9 @@ def test_cluttered_fragments_come_from_other_images():
     # image 0 is bright, image 1 only gets dim fragments (hidden under itself or
     # showing as 0.2 on the dark canvas).
     images = np.stack([np.full((1, 28, 28), 0.2), np.full((1, 28, 28), 0.7)])
-    out = distort_cluttered(images, np.random.default_rng(0), canvas=60, fragments=6, fragment_size=6)
+    out = distort_cluttered(
+        images, np.random.default_rng(0), canvas=60, fragments=6, fragment_size=6
+    )
     assert np.isclose(out[0], 0.7).sum() >= 36
     assert out[1].max() <= 0.7 + 1e-12
     sources = np.full((5, 1, 28, 28), 1.0)
@@ -106,7 +112,9 @@ def test_cluttered_fragments_hold_ink():
     assert added.mean() > 0.6 * 6 * 36
 
 
-@pytest.mark.parametrize("distort", [distort_r, distort_rts, distort_p, distort_e, distort_cluttered])
+@pytest.mark.parametrize(
+    "distort", [distort_r, distort_rts, distort_p, distort_e, distort_cluttered]
+)
 def test_deterministic_dtype_preserving(distort):
     images = np.random.default_rng(0).random((4, 1, 28, 28)).astype(np.float32)
     first = distort(images, np.random.default_rng(5))

@@ -15,7 +15,9 @@ Image = pytest.importorskip("PIL.Image")
 
 def idx_bytes(array, code=0x08):
     array = np.asarray(array)
-    header = struct.pack(">BBBB", 0, 0, code, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    header = struct.pack(">BBBB", 0, 0, code, array.ndim) + struct.pack(
+        f">{array.ndim}I", *array.shape
+    )
     return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
 
 
@@ -68,7 +70,13 @@ def test_mnist_npz(tmp_path):
     x_train = rng.integers(0, 256, size=(4, 28, 28), dtype=np.uint8)
     x_test = rng.integers(0, 256, size=(2, 28, 28), dtype=np.uint8)
     path = tmp_path / "mnist.npz"
-    np.savez(path, x_train=x_train, y_train=np.array([0, 1, 2, 9]), x_test=x_test, y_test=np.array([3, 4]))
+    np.savez(
+        path,
+        x_train=x_train,
+        y_train=np.array([0, 1, 2, 9]),
+        x_test=x_test,
+        y_test=np.array([3, 4]),
+    )
     data = load_mnist(path)
     np.testing.assert_allclose(data.x_train[:, 0], x_train / 255.0, rtol=1e-6)
     np.testing.assert_allclose(data.x_test[:, 0], x_test / 255.0, rtol=1e-6)
@@ -108,12 +116,22 @@ def test_mnist_npz_errors(tmp_path):
     path.write_bytes(b"not a zip file at all")
     with pytest.raises(ValueError, match="mnist.npz.*neither a directory of IDX files nor a .npz"):
         load_mnist(path)
-    np.savez(path, x_train=np.zeros((2, 28, 28)), y_train=np.array([0, 12]),
-             x_test=np.zeros((1, 28, 28)), y_test=np.array([0]))
+    np.savez(
+        path,
+        x_train=np.zeros((2, 28, 28)),
+        y_train=np.array([0, 12]),
+        x_test=np.zeros((1, 28, 28)),
+        y_test=np.array([0]),
+    )
     with pytest.raises(ValueError, match="0..9"):
         load_mnist(path)
-    np.savez(path, x_train=np.zeros((2, 28, 28)), y_train=np.array([0, 1]),
-             x_test=np.zeros((1, 20, 20)), y_test=np.array([0]))
+    np.savez(
+        path,
+        x_train=np.zeros((2, 28, 28)),
+        y_train=np.array([0, 1]),
+        x_test=np.zeros((1, 20, 20)),
+        y_test=np.array([0]),
+    )
     with pytest.raises(ValueError, match="differ in size"):
         load_mnist(path)
 
@@ -149,8 +167,12 @@ def test_gtsrb(tmp_path):
     assert images.shape == (4, 3, 12, 10) and images.dtype == np.float32
     assert labels.tolist() == [0, 0, 14, 14] and labels.dtype == np.int64
     # Cropped to the ROI exactly: only the sign's colour remains, no blue border.
-    np.testing.assert_allclose(images[:2], np.broadcast_to(np.array([1.0, 0, 0])[:, None, None], (2, 3, 12, 10)))
-    np.testing.assert_allclose(images[2:], np.broadcast_to(np.array([0, 1.0, 0])[:, None, None], (2, 3, 12, 10)))
+    np.testing.assert_allclose(
+        images[:2], np.broadcast_to(np.array([1.0, 0, 0])[:, None, None], (2, 3, 12, 10))
+    )
+    np.testing.assert_allclose(
+        images[2:], np.broadcast_to(np.array([0, 1.0, 0])[:, None, None], (2, 3, 12, 10))
+    )
     square, _ = load_gtsrb(tmp_path / "00014", image_size=8)
     assert square.shape == (2, 3, 8, 8)
 
