@@ -64,9 +64,11 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     grid : ndarray, shape (N, H_out, W_out, 2)
         For every output pixel, the input coordinate ``(x, y)`` to read,
         normalized to ``[-1, 1]`` (see :mod:`warpkit.coords`).  Converted to
-        the dtype of ``input``.  NaN reads as ``-1``; coordinates beyond
-        ``±2**30`` pixels (including ``±Inf``) are clamped there, so with
-        ``padding_mode="zeros"`` they give 0.
+        the dtype of ``input``.  Non-finite and huge values are defined: NaN
+        reads as ``-1`` (the rule PyTorch documents); coordinates beyond
+        ``±2**30`` pixels, ``±Inf`` included, give 0 with ``"zeros"`` padding
+        and the nearest edge value with ``"border"`` and ``"reflection"``, with
+        zero gradient.  No index ever leaves the image.
     mode : {"bilinear", "nearest", "bicubic"}, optional
         Interpolation.  ``nearest`` rounds half to even; ``bicubic`` uses the
         Keys kernel with ``a = -0.75`` on the 4x4 neighbourhood.

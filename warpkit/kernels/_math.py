@@ -15,7 +15,8 @@ Conventions (see :mod:`warpkit.coords` and DESIGN §4):
 * a NaN grid coordinate is read as ``-1`` (PyTorch's documented rule);
 * an unnormalized coordinate beyond ``±COORD_LIMIT`` pixels (this includes
   ``±Inf``) is clamped to ``±COORD_LIMIT`` and has zero gradient, so integer
-  conversions can never overflow and every index is bounds-checked.
+  conversions can never overflow and every index is bounds-checked: it reads
+  0 with zeros padding and the nearest edge with border or reflection padding.
 """
 
 import math
@@ -85,10 +86,12 @@ def build(jit, scatter_add):
         Returns ``(x, dx_out/dx_in)``; zeros padding leaves ``x`` unchanged.
         Border clamps into ``[0, size - 1]``; reflection mirrors about the
         edges (``-0.5``, ``size - 0.5``) or, with ``align_corners``, about the
-        corner pixel centres (``0``, ``size - 1``), then clamps.
+        corner pixel centres (``0``, ``size - 1``), then clamps.  A coordinate
+        clamped at ``±COORD_LIMIT`` is too far for a meaningful reflection and
+        clamps like border padding.
         """
         grad = 1.0
-        if padding_mode == PADDING_REFLECTION:
+        if padding_mode == PADDING_REFLECTION and abs(x) < COORD_LIMIT:
             if align_corners:
                 low = 0.0
                 span = size - 1.0
