@@ -360,7 +360,7 @@ def _table_progress(total, enabled):
     if not enabled:
         return None
     try:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
     except ImportError:
         return None
     return tqdm(total=total, unit="run", dynamic_ncols=True)

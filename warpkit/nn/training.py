@@ -226,7 +226,7 @@ def _progress_bar(progress, epochs):
     if not progress:
         return None
     try:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
     except ImportError:  # the bar is a convenience: train without it
         return None
     return tqdm(total=int(epochs), unit="epoch", dynamic_ncols=True, leave=True)
