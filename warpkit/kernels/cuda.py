@@ -165,7 +165,11 @@ def flat_launch(size):
 
 @cuda.jit(device=True)
 def _block_max(value, shared):
-    """Maximum of ``value`` over the threads of a block (every thread gets it)."""
+    """Maximum of ``value`` over the threads of a block (every thread gets it).
+
+    ``shared`` holds at least one float64 per thread; the block size is a
+    power of two.
+    """
     threads = cuda.blockDim.x * cuda.blockDim.y
     tid = cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x
     shared[tid] = value
@@ -178,26 +182,15 @@ def _block_max(value, shared):
                 shared[tid] = other
         cuda.syncthreads()
         step //= 2
-    result = shared[0]
-    cuda.syncthreads()
-    return result
+    return shared[0]
 
 
 @cuda.jit(device=True)
-def _fixed_scale(partial_max, pixels, shared):
-    """The fixed-point scale from the per-block maxima of ``|grad_output|``.
-
-    Every block of the calling kernel reduces the (at most one per thread)
-    partial maxima itself, so no extra launch is needed.
-    """
-    tid = cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x
-    value = 0.0
-    if tid < partial_max.shape[0]:
-        value = partial_max[tid]
-    largest = _block_max(value, shared)
-    if largest == 0.0:
+def _fixed_scale(max_abs, pixels):
+    """The fixed-point scale for a largest finite ``|grad_output|`` of ``max_abs``."""
+    if max_abs == 0.0:
         return 1.0
-    scale = FIXED_RANGE / (WEIGHT_BOUND * pixels * largest)
+    scale = FIXED_RANGE / (WEIGHT_BOUND * pixels * max_abs)
     if scale > MAX_SCALE:
         scale = MAX_SCALE
     return scale
@@ -238,17 +231,15 @@ def grid_sample_backward_atomic(inp, grid, grad_out, mode, padding_mode, align_c
 
 @cuda.jit
 def grid_sample_backward_fixed(inp, grid, grad_out, mode, padding_mode, align_corners,
-                               fixed, grad_inp, grad_grid, partial_max):
+                               fixed, grad_inp, grad_grid, max_abs):
     """Add the input gradient into ``fixed`` (int64 fixed point); write ``grad_grid``.
 
-    ``fixed`` and ``grad_inp`` must hold zeros; ``partial_max`` holds the
-    per-block maxima written by :data:`abs_max_partials` (at most one per
-    thread of this launch's blocks).  Non-finite contributions go to
-    ``grad_inp``.  :data:`finish_fixed` turns ``fixed`` into the gradient.
+    ``fixed`` and ``grad_inp`` must hold zeros; ``max_abs[0]`` is the
+    largest finite ``|grad_out|`` (see :data:`abs_max`).  Non-finite
+    contributions go to ``grad_inp``.  :data:`finish_fixed` turns ``fixed``
+    into the gradient.
     """
-    shared = cuda.shared.array(MAX_BLOCK_SIZE, np.float64)
-    pixels = 1.0 * grid.shape[1] * grid.shape[2]
-    scale = _fixed_scale(partial_max, pixels, shared)
+    scale = _fixed_scale(max_abs[0], 1.0 * grid.shape[1] * grid.shape[2])
     target = (fixed, grad_inp)
     for n in range(cuda.blockIdx.z, grid.shape[0], cuda.gridDim.z):
         for h in range(cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y, grid.shape[1],
@@ -263,11 +254,12 @@ def grid_sample_backward_fixed(inp, grid, grad_out, mode, padding_mode, align_co
 
 
 @cuda.jit
-def abs_max_partials(grad_out, partial_max):
-    """``partial_max[block]`` = largest finite ``|grad_out|`` that the block visits.
+def abs_max(grad_out, max_abs):
+    """``max_abs[0]`` = max(``max_abs[0]``, largest finite ``|grad_out|``).
 
-    Launch with :func:`pixel_launch` over ``grad_out``'s ``(N, H, W)`` and
-    exactly ``partial_max.shape[0]`` blocks.
+    Each block reduces its values in shared memory and makes one atomic max
+    (exact in any order).  Launch with :func:`pixel_launch` over
+    ``grad_out``'s ``(N, H, W)``, with a capped number of blocks.
     """
     shared = cuda.shared.array(MAX_BLOCK_SIZE, np.float64)
     largest = 0.0
@@ -281,19 +273,17 @@ def abs_max_partials(grad_out, partial_max):
                     if value > largest and value <= 1.7976931348623157e308:
                         largest = value
     largest = _block_max(largest, shared)
-    block = (cuda.blockIdx.z * cuda.gridDim.y + cuda.blockIdx.y) * cuda.gridDim.x + cuda.blockIdx.x
     if cuda.threadIdx.x == 0 and cuda.threadIdx.y == 0:
-        partial_max[block] = largest
+        cuda.atomic.max(max_abs, 0, largest)
 
 
 @cuda.jit
-def finish_fixed(fixed, grad_inp, partial_max, pixels):
+def finish_fixed(fixed, grad_inp, max_abs, pixels):
     """``grad_inp += fixed / scale`` and ``fixed = 0``, on 1-D views.
 
     Leaves the accumulator zeroed for its next use.
     """
-    shared = cuda.shared.array(MAX_BLOCK_SIZE, np.float64)
-    scale = _fixed_scale(partial_max, pixels, shared)
+    scale = _fixed_scale(max_abs[0], pixels)
     start = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
     for i in range(start, fixed.shape[0], cuda.gridDim.x * cuda.blockDim.x):
         grad_inp[i] += fixed[i] / scale
@@ -304,5 +294,15 @@ def finish_fixed(fixed, grad_inp, partial_max, pixels):
 def fill_zero(target):
     """``target[:] = 0`` on a 1-D array."""
     start = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+    for i in range(start, target.shape[0], cuda.gridDim.x * cuda.blockDim.x):
+        target[i] = 0
+
+
+@cuda.jit
+def fill_zero_reset(target, max_abs):
+    """``target[:] = 0`` on a 1-D array, and ``max_abs[0] = 0``."""
+    start = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+    if start == 0:
+        max_abs[0] = 0.0
     for i in range(start, target.shape[0], cuda.gridDim.x * cuda.blockDim.x):
         target[i] = 0

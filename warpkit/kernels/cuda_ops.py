@@ -58,6 +58,9 @@ _scratch = {}
 _scratch_lock = threading.Lock()
 _MAX_SCRATCH = 4
 
+#: Blocks of the max-reduction of ``|grad_output|`` (each makes one atomic max).
+MAX_REDUCTION_BLOCKS = 1024
+
 
 def release_scratch():
     """Free the int64 accumulators kept between deterministic backward calls.
@@ -172,8 +175,9 @@ def grid_sample_vjp(input, grid, grad_output, args, deterministic=None):
                          f"got {tuple(grad_output.shape)}")
     grad_input = cuda.device_array(args.input_shape, dtype=args.dtype)
     grad_grid = cuda.device_array(tuple(grid.shape), dtype=args.grid_dtype)
-    _fill_zero(grad_input)
     batch, _, out_height, out_width = args.output_shape
+    if grad_output.size == 0 or not deterministic:
+        _fill_zero(grad_input)
     if grad_output.size == 0:
         _fill_zero(grad_grid)
         return grad_input, grad_grid
@@ -183,16 +187,19 @@ def grid_sample_vjp(input, grid, grad_output, args, deterministic=None):
         kernels.grid_sample_backward_atomic[blocks, threads](
             input, grid, grad_output, *options, grad_input, grad_grid)
         return grad_input, grad_grid
+    flat_input = grad_input.reshape(grad_input.size)
+    flat_blocks, flat_threads = kernels.flat_launch(grad_input.size)
     with _scratch_lock:
-        fixed = _fixed_accumulator(grad_input.size)
-        partial_max = _abs_max(grad_output)
+        fixed, max_abs = _fixed_scratch(grad_input.size)
+        kernels.fill_zero_reset[flat_blocks, flat_threads](flat_input, max_abs)
+        max_blocks, max_threads = kernels.pixel_launch(batch, out_height, out_width,
+                                                       max_blocks=MAX_REDUCTION_BLOCKS)
+        kernels.abs_max[max_blocks, max_threads](grad_output, max_abs)
         kernels.grid_sample_backward_fixed[blocks, threads](
             input, grid, grad_output, *options, fixed.reshape(args.input_shape), grad_input,
-            grad_grid, partial_max)
-        flat_blocks, flat_threads = kernels.flat_launch(grad_input.size)
+            grad_grid, max_abs)
         kernels.finish_fixed[flat_blocks, flat_threads](
-            fixed, grad_input.reshape(grad_input.size), partial_max,
-            float(out_height * out_width))
+            fixed, flat_input, max_abs, float(out_height * out_width))
     return grad_input, grad_grid
 
 
@@ -202,27 +209,21 @@ def _fill_zero(array):
         kernels.fill_zero[blocks, threads](array.reshape(array.size))
 
 
-def _fixed_accumulator(size):
-    """A zeroed int64 device array of ``size`` elements (kept for the next call)."""
+def _fixed_scratch(size):
+    """A zeroed int64 accumulator of ``size`` elements and a float64 scalar.
+
+    Both are kept for the next call: :data:`~warpkit.kernels.cuda.finish_fixed`
+    leaves the accumulator zeroed.  Call with ``_scratch_lock`` held.
+    """
     key = (_device_id(), size)
-    fixed = _scratch.pop(key, None)
-    if fixed is None:
+    buffers = _scratch.pop(key, None)
+    if buffers is None:
         if len(_scratch) >= _MAX_SCRATCH:
             _scratch.pop(next(iter(_scratch)))
-        fixed = cuda.device_array(size, dtype=np.int64)
-        _fill_zero(fixed)
-    _scratch[key] = fixed
-    return fixed
-
-
-def _abs_max(grad_output):
-    """Per-block maxima of the finite ``|grad_output|`` (at most one block per thread)."""
-    batch, _, height, width = grad_output.shape
-    blocks, threads = kernels.pixel_launch(batch, height, width,
-                                           max_blocks=kernels.block_size())
-    partial_max = cuda.device_array(blocks[0] * blocks[1] * blocks[2], dtype=np.float64)
-    kernels.abs_max_partials[blocks, threads](grad_output, partial_max)
-    return partial_max
+        buffers = (cuda.device_array(size, dtype=np.int64), cuda.device_array(1, np.float64))
+        _fill_zero(buffers[0])
+    _scratch[key] = buffers
+    return buffers
 
 
 def _device_id():
