@@ -9,6 +9,7 @@ The public API:
 
 from .grids import affine_grid, control_point_grid, perspective_grid, tps_grid
 from .sampling import grid_sample, grid_sample_vjp
+from .warp import warp_affine, warp_perspective, warp_tps
 
 __version__ = "0.1.0"
 
@@ -19,5 +20,8 @@ __all__ = [
     "tps_grid",
     "grid_sample",
     "grid_sample_vjp",
+    "warp_affine",
+    "warp_perspective",
+    "warp_tps",
     "__version__",
 ]
