@@ -530,3 +530,12 @@ def warp_tps(input, control_points, target_points, size=None, regularization=0.0
             f"got {coefficients.shape[0]}")
     return warp_spline(input, coefficients, control_points, size, mode, padding_mode,
                        align_corners)
+
+
+# autograd primitives are not plain functions, so doctest does not find their
+# examples on its own: list them here.
+__test__ = {
+    function.__name__: function.__doc__
+    for function in (warp_affine, warp_affine_vjp, warp_perspective, warp_perspective_vjp,
+                     warp_spline, warp_spline_vjp)
+}
