@@ -90,6 +90,8 @@ def build(jit, scatter_add):
         clamped at ``±COORD_LIMIT`` is too far for a meaningful reflection and
         clamps like border padding.
         """
+        if padding_mode == PADDING_ZEROS:
+            return x, 1.0
         grad = 1.0
         if padding_mode == PADDING_REFLECTION and abs(x) < COORD_LIMIT:
             if align_corners:
@@ -111,8 +113,6 @@ def build(jit, scatter_add):
             else:
                 x = span - extra + low
                 grad = -grad
-        elif padding_mode != PADDING_BORDER:
-            return x, 1.0
         if x <= 0.0:
             return 0.0, 0.0
         if x >= size - 1.0:
