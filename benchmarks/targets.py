@@ -1,0 +1,201 @@
+"""The targets of issues 2-6, each judged met / not met from one suite run.
+
+A target whose operation was not run (skipped, filtered out with ``--only``,
+or needing a GPU) is listed as "not measured", with the reason.
+"""
+
+THREE_LARGER = ("n32c3-224", "n1c3-2048", "n8c32-64")
+TINY = "n64c1-28"
+
+
+def _find(results, name, workload, threads):
+    for record in results:
+        if (record["name"] == name and record["workload"] == workload
+                and record["threads"] == threads):
+            return record
+    return None
+
+
+def _ratio(record, anchor, subject="warpkit"):
+    if record is None or "timings" not in record:
+        return None
+    timings = record["timings"]
+    if anchor not in timings or subject not in timings:
+        return None
+    return timings[anchor]["median"] / timings[subject]["median"]
+
+
+def _why_missing(record, name):
+    if record is None:
+        return f"`{name}` not run"
+    if "skipped" in record:
+        return f"`{name}` skipped: {record['skipped']}"
+    if "error" in record:
+        return f"`{name}` failed: {record['error']}"
+    return f"`{name}`: a contender is missing"
+
+
+class _Collector:
+    def __init__(self, results, threads):
+        self.results = results
+        self.threads = threads
+        self.rows = []
+
+    def ratio_target(self, issue, text, name, workloads, anchor, minimum,
+                     subject="warpkit", maximum_ratio=False):
+        """Met when ``anchor / subject >= minimum`` on every workload in ``workloads``."""
+        measured = []
+        met = True
+        missing = []
+        for key in workloads:
+            record = _find(self.results, name, key, self.threads)
+            value = _ratio(record, anchor, subject)
+            if value is None:
+                missing.append(_why_missing(record, name))
+                continue
+            size = record["size"]
+            measured.append(f"{size}: {value:.2f}×")
+            met = met and value >= minimum
+        if missing and not measured:
+            self.rows.append((issue, text, "; ".join(dict.fromkeys(missing)), None))
+            return
+        if missing:
+            met = None
+            measured += list(dict.fromkeys(missing))
+        self.rows.append((issue, text, "; ".join(measured), met))
+
+    def add(self, issue, text, measured, met):
+        self.rows.append((issue, text, measured, met))
+
+
+def collect(results, compile_result, meta):
+    """Rows ``(issue, target, measured, met)``; ``met`` is True, False or None (not measured)."""
+    threads = 2 if 2 in meta["thread_counts"] else max(meta["thread_counts"])
+    c = _Collector(results, threads)
+    fwd = "grid_sample.forward.bilinear"
+    c.ratio_target(2, "bilinear forward ≥ 2× torch on 224² and C=32 64²", fwd,
+                   ("n32c3-224", "n8c32-64"), "torch", 2.0)
+    c.ratio_target(2, "bilinear forward ≥ 4× torch on 2048²", fwd, ("n1c3-2048",), "torch", 4.0)
+    c.ratio_target(2, "bilinear forward ≥ 1× torch on 28²", fwd, (TINY,), "torch", 1.0)
+    bwd = "grid_sample.backward.bilinear"
+    c.ratio_target(2, "backward (input + grid) ≥ 2× torch on the three larger", bwd,
+                   THREE_LARGER, "torch", 2.0)
+    c.ratio_target(2, "backward (input + grid) ≥ 1× torch on 28²", bwd, (TINY,), "torch", 1.0)
+    c.ratio_target(2, "bicubic forward ≥ 2× torch on the three larger",
+                   "grid_sample.forward.bicubic", THREE_LARGER, "torch", 2.0)
+    numbers = (compile_result or {}).get("numbers", {})
+    cold, warm = numbers.get("cold_first_call"), numbers.get("warm_first_call")
+    if cold is None or warm is None:
+        reason = "not measured" if compile_result is None else (
+            compile_result.get("error") or "quick mode measures only the default cache")
+        c.add(2, "import + first grid_sample < 10 s cold, < 2 s warm", reason, None)
+    else:
+        c.add(2, "import + first grid_sample < 10 s cold, < 2 s warm",
+              f"cold {cold:.2f} s, warm {warm:.2f} s", cold < 10.0 and warm < 2.0)
+
+    fb = "warp_affine.forward_backward"
+    c.ratio_target(3, "fused warp_affine fwd+bwd ≥ 3× torch affine_grid+grid_sample fwd+bwd "
+                      "on the three larger", fb, THREE_LARGER, "torch", 3.0)
+    c.ratio_target(3, "fused warp_affine fwd+bwd ≥ 1× torch on 28²", fb, (TINY,), "torch", 1.0)
+    _memory_target(c, fb)
+    _spline_accuracy_target(c, results)
+
+    c.add(4, "CUDA targets (forward/backward ≥ 1× torch CUDA, fused ≥ 2×, deterministic "
+             "≤ 1.5× atomic)",
+          "not measured by this suite: no GPU here; `benchmarks/gpu_check.py` measures them "
+          "on a GPU", None)
+
+    _training_target(c, results)
+
+    c.ratio_target(6, "forward bilinear (fused warp_affine) within 3× of cv2.warpAffine "
+                      "on 2048² and 224²", "warp_affine.forward", ("n1c3-2048", "n32c3-224"),
+                   "cv2.warpAffine", 1.0 / 3.0)
+    c.ratio_target(6, "forward bilinear (fused warp_affine) within 5× of the memory floor "
+                      "on 2048² and 224²", "warp_affine.forward", ("n1c3-2048", "n32c3-224"),
+                   "floor", 1.0 / 5.0)
+    c.ratio_target(6, "forward bilinear (grid_sample, grid read included) within 5× of its "
+                      "memory floor on 2048² and 224²", fwd, ("n1c3-2048", "n32c3-224"),
+                   "floor", 1.0 / 5.0)
+    return c.rows
+
+
+def _memory_target(c, name):
+    measured = []
+    met = True
+    for key in ("n64c1-28",) + THREE_LARGER:
+        record = _find(c.results, name, key, c.threads)
+        timings = (record or {}).get("timings", {})
+        fused = timings.get("warpkit", {}).get("peak_bytes")
+        unfused = timings.get("warpkit unfused", {}).get("peak_bytes")
+        if fused is None or unfused is None:
+            continue
+        grid_bytes = record.get("grid_bytes")
+        if grid_bytes is None:
+            continue
+        saved = unfused - fused
+        measured.append(f"{record['size']}: saves {saved / 2**20:.1f} MiB, grid "
+                        f"{grid_bytes / 2**20:.1f} MiB")
+        met = met and saved >= grid_bytes
+    text = "fused fwd+bwd peak memory below the unfused path's by at least the grid's size"
+    if not measured:
+        c.add(3, text, "not measured (needs warp_affine and a run with memory measurement)",
+              None)
+    else:
+        c.add(3, text, "; ".join(measured), met)
+
+
+def _spline_accuracy_target(c, results):
+    text = "spline grids float64-accurate (1e-9 relative vs SciPy RBFInterpolator), K ≤ 256"
+    record = next((r for r in results if r["name"] == "tps_grid.accuracy"), None)
+    if record is None or "accuracy" not in record:
+        c.add(3, text, _why_missing(record, "tps_grid.accuracy").replace(
+            "a contender is missing", "no accuracy figure"), None)
+        return
+    worst = max(record["accuracy"].values())
+    c.add(3, text, ", ".join(f"K={k}: {v:.1e}" for k, v in record["accuracy"].items()),
+          worst <= 1e-9)
+
+
+def _training_target(c, results):
+    text = "ST-CNN training step within 2× of an equivalent PyTorch CPU step"
+    records = [r for r in results if r["name"].startswith("training.") and "timings" in r
+               and r["threads"] == c.threads]
+    if not records:
+        record = next((r for r in results if r["name"].startswith("training.")), None)
+        c.add(5, text, _why_missing(record, "training.step"), None)
+        return
+    measured = []
+    met = True
+    for record in records:
+        value = _ratio(record, "torch", record.get("subject", "warpkit"))
+        if value is None:
+            continue
+        timings = record["timings"]
+        share = None
+        if "warpkit sampler only" in timings:
+            share = (timings["warpkit sampler only"]["median"]
+                     / timings[record.get("subject", "warpkit")]["median"])
+        measured.append(f"{record['name']}: torch/warpkit {value:.2f}× (warpkit "
+                        f"{value ** -1:.2f}× torch's time)"
+                        + (f", sampler share {share:.0%}" if share is not None else ""))
+        met = met and value >= 0.5
+    if not measured:
+        c.add(5, text, "no torch contender in the training benchmark", None)
+    else:
+        c.add(5, text, "; ".join(measured), met)
+
+
+def markdown(results, compile_result, meta):
+    rows = collect(results, compile_result, meta)
+    threads = 2 if 2 in meta["thread_counts"] else max(meta["thread_counts"])
+    lines = [f"Ratios are the anchor's time / warpkit's time at {threads} threads "
+             "(above 1: warpkit faster); \"within 3×\" means a ratio ≥ 0.33.", "",
+             "| issue | target | measured | status |", "|---|---|---|---|"]
+    for issue, text, measured, met in rows:
+        status = {True: "**met**", False: "**not met**", None: "not measured"}[met]
+        if meta.get("quick") and met is not None:
+            status = "— (quick mode)"
+        lines.append(f"| {issue} | {text} | {measured} | {status} |")
+    if meta.get("quick"):
+        lines += ["", "(Quick mode: tiny sizes, one run each — no target is judged.)"]
+    return lines
