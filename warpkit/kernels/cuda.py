@@ -270,7 +270,7 @@ def abs_max(grad_out, max_abs):
                            grad_out.shape[3], cuda.gridDim.x * cuda.blockDim.x):
                 for c in range(grad_out.shape[1]):
                     value = abs(grad_out[n, c, h, w] * 1.0)
-                    if value > largest and value <= 1.7976931348623157e308:
+                    if value > largest and value < math.inf:
                         largest = value
     largest = _block_max(largest, shared)
     if cuda.threadIdx.x == 0 and cuda.threadIdx.y == 0:

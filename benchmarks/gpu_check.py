@@ -1,0 +1,412 @@
+"""Check warpkit's CUDA kernels against the CPU path and time them against PyTorch CUDA.
+
+One script for a machine with a GPU::
+
+    python benchmarks/gpu_check.py            # checks, then the timing table
+    python benchmarks/gpu_check.py --repeat 50
+
+It also runs on tiny sizes under the CUDA simulator (the test suite does
+this, so the script cannot rot)::
+
+    NUMBA_ENABLE_CUDASIM=1 python benchmarks/gpu_check.py --tiny
+
+What it does:
+
+1. **Checks**: every CUDA kernel against the CPU kernels on small random
+   problems -- ``grid_sample`` values, the input gradient (deterministic and
+   atomic paths) and the grid gradient for every mode x padding x
+   align_corners x dtype, and the fused warps (values and both gradients)
+   where :mod:`warpkit.kernels.cuda_ops` has them; the deterministic input
+   gradient must be bit-identical across runs.
+2. **Timing**: medians of forward, backward (deterministic and atomic input
+   gradient), and fused affine forward+backward, against PyTorch CUDA
+   ``grid_sample`` (and ``affine_grid`` + ``grid_sample`` for the fused
+   warp), on the DESIGN.md section 7 workloads plus N=256 C=3 224x224, all
+   float32, bilinear, zeros padding.  ``speedup`` = torch time / warpkit
+   time (> 1: warpkit is faster).  warpkit is timed through its public
+   functions on numba device arrays that view torch's tensors (no copies),
+   including argument checks, allocation and launches.  Without torch (or
+   without CUDA in torch) the torch columns are skipped.
+
+Exit status 0 when every check passed.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+
+WORKLOADS = [
+    ("N=64 C=1 28x28", (64, 1, 28, 28)),
+    ("N=32 C=3 224x224", (32, 3, 224, 224)),
+    ("N=1 C=3 2048x2048", (1, 3, 2048, 2048)),
+    ("N=8 C=32 64x64", (8, 32, 64, 64)),
+    ("N=256 C=3 224x224", (256, 3, 224, 224)),
+]
+
+TINY_SHAPES = {
+    "N=64 C=1 28x28": (2, 1, 5, 6),
+    "N=32 C=3 224x224": (1, 2, 4, 7),
+}
+
+MODES = ["bilinear", "nearest", "bicubic"]
+PADDINGS = ["zeros", "border", "reflection"]
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true",
+                        help="tiny sizes and few combinations (for the CUDA simulator)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="timed repetitions per measurement (default 30; 1 with --tiny)")
+    parser.add_argument("--no-timing", action="store_true", help="run the checks only")
+    return parser.parse_args(argv)
+
+
+# ------------------------------------------------------------------ checks
+
+
+class Checks:
+    """Collects named comparisons and prints one line per failure."""
+
+    def __init__(self):
+        self.count = 0
+        self.failures = []
+
+    def close(self, name, got, expected, dtype):
+        self.count += 1
+        got = np.asarray(got, dtype=np.float64)
+        expected = np.asarray(expected, dtype=np.float64)
+        tol = 2e-4 if dtype == np.float32 else 1e-10
+        same_nonfinite = np.array_equal(np.isfinite(got), np.isfinite(expected))
+        finite = np.isfinite(expected)
+        scale = max(1.0, float(np.abs(expected[finite]).max(initial=0.0)))
+        error = float(np.abs(got[finite] - expected[finite]).max(initial=0.0)) / scale
+        if got.shape != expected.shape or not same_nonfinite or not error <= tol:
+            self.failures.append(f"{name}: relative error {error:.3g} (tolerance {tol:g}), "
+                                 f"shapes {got.shape} vs {expected.shape}")
+
+    def identical(self, name, first, second):
+        self.count += 1
+        if first.tobytes() != second.tobytes():
+            self.failures.append(f"{name}: not bit-identical across runs")
+
+
+def random_problem(rng, shape, out_size, dtype, spread=1.2):
+    n, c = shape[:2]
+    image = rng.standard_normal(shape).astype(dtype)
+    grid = rng.uniform(-spread, spread, (n,) + out_size + (2,)).astype(dtype)
+    grad_output = rng.standard_normal((n, c) + out_size).astype(dtype)
+    return image, grid, grad_output
+
+
+def check_grid_sample(checks, tiny):
+    import warpkit
+    from numba import cuda
+    from warpkit.kernels import cuda_ops
+    from warpkit.sampling import SampleArgs
+
+    rng = np.random.default_rng(0)
+    if tiny:
+        cases = [("bilinear", "zeros", False, np.float64), ("nearest", "border", True, np.float32),
+                 ("bicubic", "reflection", False, np.float32)]
+        shape, out_size = (2, 2, 4, 5), (3, 7)
+    else:
+        cases = [(m, p, a, d) for d in (np.float32, np.float64) for m in MODES for p in PADDINGS
+                 for a in (False, True)]
+        shape, out_size = (3, 3, 37, 45), (41, 53)
+    for mode, padding, align, dtype in cases:
+        name = f"grid_sample {mode}/{padding}/align={align}/{np.dtype(dtype).name}"
+        image, grid, grad_output = random_problem(rng, shape, out_size, dtype)
+        if mode == "nearest":  # exact ties: round half to even on both targets
+            grid[0, 0, :4, 0] = [-0.75, -0.25, 0.25, 0.75]
+        options = dict(mode=mode, padding_mode=padding, align_corners=align)
+        args = SampleArgs(image, grid, mode, padding, align)
+        d_image, d_grid, d_grad = (cuda.to_device(a) for a in (image, grid, grad_output))
+        out = cuda_ops.grid_sample(d_image, d_grid, args).copy_to_host()
+        checks.close(name + " forward", out, warpkit.grid_sample(image, grid, **options), dtype)
+        expected_input, expected_grid = warpkit.grid_sample_vjp(image, grid, grad_output,
+                                                                **options)
+        runs = []
+        for deterministic in (True, True, False):
+            grad_input, grad_grid = cuda_ops.grid_sample_vjp(d_image, d_grid, d_grad, args,
+                                                             deterministic=deterministic)
+            grad_input, grad_grid = grad_input.copy_to_host(), grad_grid.copy_to_host()
+            path = "deterministic" if deterministic else "atomic"
+            checks.close(f"{name} grad_input ({path})", grad_input, expected_input, dtype)
+            checks.close(f"{name} grad_grid ({path})", grad_grid, expected_grid, dtype)
+            runs.append(grad_input)
+        checks.identical(name + " deterministic grad_input", runs[0], runs[1])
+
+
+def check_fused(checks, tiny):
+    import warpkit
+    from numba import cuda
+    from warpkit import warp
+    from warpkit.kernels import cuda_ops
+
+    if not hasattr(cuda_ops, "warp_affine"):
+        print("fused warps: no CUDA kernels in warpkit.kernels.cuda_ops, skipped")
+        return
+    rng = np.random.default_rng(1)
+    if tiny:
+        cases = [("bilinear", "zeros", False, np.float64), ("bicubic", "border", True, np.float32)]
+        shape, out_size = (2, 2, 4, 5), (3, 7)
+    else:
+        cases = [(m, p, a, d) for d in (np.float32, np.float64) for m in MODES
+                 for p in PADDINGS for a in (False, True)]
+        shape, out_size = (3, 3, 37, 45), (41, 53)
+    for mode, padding, align, dtype in cases:
+        image, _, grad_output = random_problem(rng, shape, out_size, dtype)
+        theta = (np.eye(2, 3) + rng.normal(0, 0.3, (shape[0], 2, 3))).astype(dtype)
+        hom = np.concatenate([theta, np.zeros((shape[0], 1, 3), dtype)], axis=1)
+        hom[:, 2] = [0.05, -0.05, 1.0]
+        options = dict(mode=mode, padding_mode=padding, align_corners=align)
+        d_image, d_grad = cuda.to_device(image), cuda.to_device(grad_output)
+        for kind, params, forward, vjp in [
+            ("affine", theta, warp.warp_affine, warp.warp_affine_vjp),
+            ("perspective", hom, warp.warp_perspective, warp.warp_perspective_vjp),
+        ]:
+            name = f"warp_{kind} {mode}/{padding}/align={align}/{np.dtype(dtype).name}"
+            d_params = cuda.to_device(params)
+            run_forward = getattr(cuda_ops, f"warp_{kind}")
+            run_vjp = getattr(cuda_ops, f"warp_{kind}_vjp")
+            out = run_forward(d_image, d_params, out_size, **options).copy_to_host()
+            checks.close(name + " forward", out, forward(image, params, out_size, **options),
+                         dtype)
+            expected = vjp(image, params, grad_output, out_size, **options)
+            runs = []
+            for deterministic in (True, True, False):
+                grads = [g.copy_to_host() for g in run_vjp(d_image, d_params, d_grad, out_size,
+                                                           deterministic=deterministic,
+                                                           **options)]
+                path = "deterministic" if deterministic else "atomic"
+                checks.close(f"{name} grad_input ({path})", grads[0], expected[0], dtype)
+                checks.close(f"{name} grad_params ({path})", grads[1], expected[1], dtype)
+                runs.append(grads)
+            checks.identical(name + " deterministic grad_input", runs[0][0], runs[1][0])
+            checks.identical(name + " grad_params", runs[0][1], runs[1][1])
+    del warpkit
+
+
+# ------------------------------------------------------------------ timing
+
+
+def median_time(function, synchronize, repeat, warmup):
+    for _ in range(warmup):
+        function()
+    synchronize()
+    times = []
+    for _ in range(repeat):
+        synchronize()
+        start = time.perf_counter()
+        function()
+        synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def load_torch():
+    try:
+        import torch
+    except ImportError:
+        print("torch is not installed: torch columns skipped")
+        return None
+    if not torch.cuda.is_available():
+        print(f"torch {torch.__version__} has no CUDA device: torch columns skipped")
+        return None
+    return torch
+
+
+def time_workloads(tiny, repeat):
+    import warpkit
+    from numba import cuda
+    from warpkit.kernels import cuda_ops
+    from warpkit.sampling import SampleArgs
+
+    torch = None if tiny else load_torch()
+    if tiny:
+        print("(tiny sizes under the simulator: the times mean nothing)")
+    fused = hasattr(cuda_ops, "warp_affine")
+    warmup = 1 if tiny else 3
+    rows = []
+    for label, shape in WORKLOADS:
+        if tiny:
+            if label not in TINY_SHAPES:
+                continue
+            shape = TINY_SHAPES[label]
+        n, c, h, w = shape
+        rng = np.random.default_rng(0)
+        angle = rng.uniform(-0.3, 0.3, n)
+        scale = rng.uniform(0.8, 1.2, n)
+        theta = np.zeros((n, 2, 3), np.float32)
+        theta[:, 0, 0] = scale * np.cos(angle)
+        theta[:, 0, 1] = -scale * np.sin(angle)
+        theta[:, 1, 0] = scale * np.sin(angle)
+        theta[:, 1, 1] = scale * np.cos(angle)
+        theta[:, :, 2] = rng.uniform(-0.1, 0.1, (n, 2))
+        image = rng.standard_normal(shape, dtype=np.float32)
+        grid = warpkit.affine_grid(theta, shape).astype(np.float32)
+        grad_output = rng.standard_normal(shape, dtype=np.float32)
+        row = {"workload": label + (f" (tiny: {n}x{c}x{h}x{w})" if tiny else "")}
+        if torch is not None:
+            t_image = torch.from_numpy(image).cuda()
+            t_grid = torch.from_numpy(grid).cuda()
+            t_grad = torch.from_numpy(grad_output).cuda()
+            t_theta = torch.from_numpy(theta).cuda()
+            d_image, d_grid, d_grad, d_theta = (cuda.as_cuda_array(t) for t in
+                                                (t_image, t_grid, t_grad, t_theta))
+        else:
+            d_image, d_grid, d_grad, d_theta = (cuda.to_device(a) for a in
+                                                (image, grid, grad_output, theta))
+        args = SampleArgs(image, grid, "bilinear", "zeros", False)
+        sync = cuda.synchronize
+        row["fwd"] = median_time(lambda: warpkit.grid_sample(d_image, d_grid), sync, repeat,
+                                 warmup)
+        row["bwd det"] = median_time(lambda: cuda_ops.grid_sample_vjp(
+            d_image, d_grid, d_grad, args, deterministic=True), sync, repeat, warmup)
+        row["bwd atomic"] = median_time(lambda: cuda_ops.grid_sample_vjp(
+            d_image, d_grid, d_grad, args, deterministic=False), sync, repeat, warmup)
+        if fused:
+            def fused_step():
+                cuda_ops.warp_affine(d_image, d_theta, (h, w))
+                cuda_ops.warp_affine_vjp(d_image, d_theta, d_grad, (h, w))
+            row["fused"] = median_time(fused_step, sync, repeat, warmup)
+        if torch is not None:
+            functional = torch.nn.functional
+            row["torch fwd"] = median_time(
+                lambda: functional.grid_sample(t_image, t_grid, align_corners=False), sync,
+                repeat, warmup)
+            row["torch bwd"] = median_time(
+                lambda: torch.ops.aten.grid_sampler_2d_backward(
+                    t_grad, t_image, t_grid, 0, 0, False, [True, True]), sync, repeat, warmup)
+            t_image_leaf = t_image.clone().requires_grad_(True)
+            t_theta_leaf = t_theta.clone().requires_grad_(True)
+
+            def torch_fused_step():
+                grid_t = functional.affine_grid(t_theta_leaf, shape, align_corners=False)
+                out = functional.grid_sample(t_image_leaf, grid_t, align_corners=False)
+                out.backward(t_grad)
+
+            row["torch fused"] = median_time(torch_fused_step, sync, repeat, warmup)
+        rows.append(row)
+    print_table(rows, torch is not None, fused)
+    return rows
+
+
+def print_table(rows, with_torch, fused):
+    columns = [("workload", "workload", "{}"), ("fwd", "fwd ms", "{:.4f}")]
+    if with_torch:
+        columns += [("torch fwd", "torch fwd ms", "{:.4f}"), ("fwd speedup", "fwd x", "{:.2f}")]
+    columns += [("bwd det", "bwd det ms", "{:.4f}"), ("bwd atomic", "bwd atomic ms", "{:.4f}")]
+    if with_torch:
+        columns += [("torch bwd", "torch bwd ms", "{:.4f}"),
+                    ("bwd det speedup", "bwd det x", "{:.2f}"),
+                    ("bwd atomic speedup", "bwd atomic x", "{:.2f}")]
+    columns += [("det/atomic", "det/atomic", "{:.2f}")]
+    if fused:
+        columns += [("fused", "fused affine f+b ms", "{:.4f}")]
+        if with_torch:
+            columns += [("torch fused", "torch affine_grid+sample f+b ms", "{:.4f}"),
+                        ("fused speedup", "fused x", "{:.2f}")]
+    for row in rows:
+        row["det/atomic"] = row["bwd det"] / row["bwd atomic"]
+        if with_torch:
+            row["fwd speedup"] = row["torch fwd"] / row["fwd"]
+            row["bwd det speedup"] = row["torch bwd"] / row["bwd det"]
+            row["bwd atomic speedup"] = row["torch bwd"] / row["bwd atomic"]
+            if fused:
+                row["fused speedup"] = row["torch fused"] / row["fused"]
+    header = [title for _, title, _ in columns]
+    body = [[fmt.format(row[key]) if key in row else "-" for key, _, fmt in columns]
+            for row in rows]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|")
+    for line in body:
+        print("| " + " | ".join(line) + " |")
+    print("x = torch time / warpkit time (> 1: warpkit faster); det/atomic = deterministic "
+          "backward time / atomic backward time; all float32, bilinear, zeros padding.")
+
+
+# --------------------------------------------------------------------- main
+
+
+def describe_device():
+    import numba
+    from numba import cuda
+
+    versions = [f"numpy {np.__version__}", f"numba {numba.__version__}"]
+    try:
+        import numba_cuda
+
+        versions.append(f"numba-cuda {numba_cuda.__version__}")
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        versions.append(f"torch {torch.__version__}")
+    except ImportError:
+        pass
+    import numba.core.config
+
+    if numba.core.config.ENABLE_CUDASIM:
+        device = "CUDA simulator"
+    else:
+        current = cuda.get_current_device()
+        name = current.name.decode() if isinstance(current.name, bytes) else current.name
+        device = f"{name} (compute capability {current.compute_capability})"
+    print(f"device: {device}; {', '.join(versions)}")
+
+
+def check_torch_tensors(checks):
+    """PyTorch CUDA tensors go straight into the CUDA backend (no copies)."""
+    torch = load_torch()
+    if torch is None:
+        return
+    import warpkit
+    from warpkit.kernels import cuda_ops
+    from warpkit.sampling import SampleArgs
+
+    image = torch.randn(2, 3, 9, 11, device="cuda")
+    grid = torch.rand(2, 5, 7, 2, device="cuda") * 2 - 1
+    args = SampleArgs(image.cpu().numpy(), grid.cpu().numpy(), "bilinear", "zeros", False)
+    out = cuda_ops.grid_sample(image, grid, args)
+    expected = torch.nn.functional.grid_sample(image, grid, align_corners=False)
+    checks.close("torch tensors into cuda_ops.grid_sample", out.copy_to_host(),
+                 expected.cpu().numpy(), np.float32)
+    try:
+        warpkit.grid_sample(image, grid)
+        print("warpkit.grid_sample accepts torch CUDA tensors")
+    except Exception as error:  # reported, not a failure of the kernels
+        print(f"note: warpkit.grid_sample(torch CUDA tensors) raised "
+              f"{type(error).__name__}: {error}")
+
+
+def main(argv=None):
+    options = parse_args(sys.argv[1:] if argv is None else argv)
+    repeat = options.repeat or (1 if options.tiny else 30)
+    describe_device()
+    checks = Checks()
+    start = time.perf_counter()
+    check_grid_sample(checks, options.tiny)
+    check_fused(checks, options.tiny)
+    if not options.tiny:
+        check_torch_tensors(checks)
+    print(f"{checks.count} checks in {time.perf_counter() - start:.1f} s "
+          "(first calls include compilation)")
+    for failure in checks.failures:
+        print("FAILED " + failure)
+    if not options.no_timing:
+        time_workloads(options.tiny, repeat)
+    if checks.failures:
+        print(f"{len(checks.failures)} of {checks.count} checks failed")
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

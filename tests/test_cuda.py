@@ -1,0 +1,325 @@
+"""CUDA kernels against the CPU path, under the CUDA simulator.
+
+Runs without a GPU: if ``numba.cuda`` has not been imported yet and
+``NUMBA_ENABLE_CUDASIM`` is unset, this module turns the simulator on.  The
+simulator runs every CUDA thread as a Python thread, so the inputs are tiny;
+the launch geometry is shrunk (32-thread blocks, at most 2 blocks per grid
+axis) so that even tiny inputs span several blocks and every grid-stride loop
+goes round more than once.  ``benchmarks/gpu_check.py`` repeats the checks on
+a real GPU, where the kernels are also type-checked and compiled.
+"""
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+if "numba.cuda" not in sys.modules and "NUMBA_ENABLE_CUDASIM" not in os.environ:
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+    import numba.core.config
+
+    numba.core.config.reload_config()
+
+cuda = pytest.importorskip("numba.cuda", reason="numba-cuda is not installed")
+import numba.core.config  # noqa: E402
+
+if not numba.core.config.ENABLE_CUDASIM and not cuda.is_available():
+    pytest.skip("no GPU and numba.cuda was imported before the simulator could be enabled "
+                "(set NUMBA_ENABLE_CUDASIM=1)", allow_module_level=True)
+
+import warpkit  # noqa: E402
+from warpkit import _config, _device  # noqa: E402
+from warpkit.kernels import cuda as kernels  # noqa: E402
+from warpkit.kernels import cuda_ops  # noqa: E402
+from warpkit.sampling import SampleArgs  # noqa: E402
+
+MODES = ["bilinear", "nearest", "bicubic"]
+PADDINGS = ["zeros", "border", "reflection"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def small_launches(monkeypatch):
+    """Tiny blocks and grids: several blocks, and grid-stride loops that wrap."""
+    monkeypatch.setattr(_config, "CUDA_BLOCK_SIZE", 32)
+    monkeypatch.setattr(kernels, "MAX_GRID", (2, 2, 1))
+    monkeypatch.setattr(cuda_ops, "MAX_REDUCTION_BLOCKS", 2)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)  # the simulator's barriers hand over between threads
+    yield
+    sys.setswitchinterval(interval)
+
+
+@pytest.fixture
+def dispatch(monkeypatch):
+    """Make warpkit's dispatch see the simulator's arrays as device arrays.
+
+    Real numba device arrays expose ``__cuda_array_interface__``; the
+    simulator's stand-ins only carry numba's ``__cuda_ndarray__`` marker.
+    """
+    if not _device.is_device_array(cuda.device_array(1)):
+        original = _device.is_device_array
+        monkeypatch.setattr(_device, "is_device_array",
+                            lambda value: bool(getattr(value, "__cuda_ndarray__", False))
+                            or original(value))
+
+
+def problem(dtype, seed=0, shape=(2, 2, 5, 6), out_size=(5, 9), spread=1.3):
+    rng = np.random.default_rng(seed)
+    n, c = shape[:2]
+    image = rng.standard_normal(shape).astype(dtype)
+    grid = rng.uniform(-spread, spread, (n,) + out_size + (2,)).astype(dtype)
+    grad_output = rng.standard_normal((n, c) + out_size).astype(dtype)
+    return image, grid, grad_output
+
+
+def on_device(*arrays):
+    return [cuda.to_device(np.ascontiguousarray(a)) for a in arrays]
+
+
+def to_host(*arrays):
+    return [a.copy_to_host() for a in arrays]
+
+
+def tolerance(dtype):
+    return dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------- CPU parity
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("padding_mode", PADDINGS)
+@pytest.mark.parametrize("mode", MODES)
+def test_matches_cpu(dispatch, mode, padding_mode, align_corners):
+    for dtype in (np.float64, np.float32):
+        image, grid, grad_output = problem(dtype)
+        options = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+        d_image, d_grid, d_grad = on_device(image, grid, grad_output)
+
+        out = warpkit.grid_sample(d_image, d_grid, **options)
+        expected = warpkit.grid_sample(image, grid, **options)
+        assert out.dtype == dtype
+        np.testing.assert_allclose(out.copy_to_host(), expected, **tolerance(dtype))
+
+        expected_input, expected_grid = warpkit.grid_sample_vjp(image, grid, grad_output,
+                                                                **options)
+        grad_input, grad_grid = to_host(*warpkit.grid_sample_vjp(d_image, d_grid, d_grad,
+                                                                 **options))
+        np.testing.assert_allclose(grad_input, expected_input, **tolerance(dtype))
+        np.testing.assert_allclose(grad_grid, expected_grid, **tolerance(dtype))
+
+        args = SampleArgs(image, grid, mode, padding_mode, align_corners)
+        atomic_input, atomic_grid = to_host(*cuda_ops.grid_sample_vjp(
+            d_image, d_grid, d_grad, args, deterministic=False))
+        np.testing.assert_allclose(atomic_input, expected_input, **tolerance(dtype))
+        np.testing.assert_allclose(atomic_grid, expected_grid, **tolerance(dtype))
+
+
+def test_launch_geometry_covers_every_pixel(dispatch, monkeypatch):
+    # Wide rows: several blocks along x and a grid-stride loop in every axis.
+    monkeypatch.setattr(kernels, "MAX_GRID", (2, 2, 2))
+    image, grid, grad_output = problem(np.float64, shape=(3, 1, 4, 5), out_size=(3, 70))
+    blocks, threads = kernels.pixel_launch(3, 3, 70)
+    assert blocks == (2, 2, 2) and threads == (32, 1)
+    out = warpkit.grid_sample(*on_device(image, grid)).copy_to_host()
+    np.testing.assert_allclose(out, warpkit.grid_sample(image, grid), rtol=1e-12, atol=1e-12)
+    grads = to_host(*warpkit.grid_sample_vjp(*on_device(image, grid, grad_output)))
+    for got, expected in zip(grads, warpkit.grid_sample_vjp(image, grid, grad_output)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_pixel_launch_shapes():
+    assert kernels.pixel_launch(64, 28, 28) == ((1, 2, 1), (32, 1))
+    assert kernels.pixel_launch(1, 1, 1000, max_blocks=1) == ((1, 1, 1), (32, 1))
+
+
+def test_nonfinite_coordinates_match_cpu(dispatch):
+    image, grid, grad_output = problem(np.float64, out_size=(2, 4))
+    grid[0, 0, :, 0] = [np.nan, np.inf, -np.inf, 1e300]
+    grid[1, 1, :, 1] = [np.nan, -1e300, np.inf, 0.25]
+    for mode in MODES:
+        for padding_mode in PADDINGS:
+            options = dict(mode=mode, padding_mode=padding_mode)
+            d_image, d_grid, d_grad = on_device(image, grid, grad_output)
+            out = warpkit.grid_sample(d_image, d_grid, **options).copy_to_host()
+            np.testing.assert_allclose(out, warpkit.grid_sample(image, grid, **options),
+                                       rtol=1e-12, atol=1e-12)
+            got = to_host(*warpkit.grid_sample_vjp(d_image, d_grid, d_grad, **options))
+            expected = warpkit.grid_sample_vjp(image, grid, grad_output, **options)
+            for a, b in zip(got, expected):
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:.*(invalid value|overflow):RuntimeWarning")
+def test_nonfinite_grad_output_is_nonfinite_where_cpu_is(dispatch):
+    # (The simulator runs the kernels on NumPy scalars, which warn about Inf - Inf.)
+    image, grid, grad_output = problem(np.float64, spread=0.9)
+    grad_output[0, 0, 1, 2] = np.nan
+    grad_output[1, 1, 3, 4] = np.inf
+    grad_output[1, 1, 3, 5] = -np.inf
+    grad_output[0, 1, 0, 0] = np.inf
+    expected, _ = warpkit.grid_sample_vjp(image, grid, grad_output)
+    grad_input, _ = to_host(*warpkit.grid_sample_vjp(*on_device(image, grid, grad_output)))
+    assert not np.isfinite(expected).all()
+    np.testing.assert_array_equal(np.isnan(grad_input), np.isnan(expected))
+    np.testing.assert_array_equal(np.isposinf(grad_input), np.isposinf(expected))
+    np.testing.assert_array_equal(np.isneginf(grad_input), np.isneginf(expected))
+    finite = np.isfinite(expected)
+    np.testing.assert_allclose(grad_input[finite], expected[finite], rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- determinism
+
+
+def test_deterministic_gradient_is_bit_identical_across_runs_and_launches(monkeypatch):
+    # A shrinking grid: many output pixels add into each input pixel.
+    image, grid, grad_output = problem(np.float32, shape=(2, 2, 3, 3), out_size=(6, 8),
+                                       spread=1.0)
+    d_image, d_grid, d_grad = on_device(image, grid, grad_output)
+    results = []
+    for mode in ("bilinear", "bicubic"):
+        args = SampleArgs(image, grid, mode, "border", False)
+        runs = []
+        for block_size, max_grid in [(32, (2, 2, 1)), (32, (2, 2, 1)), (64, (1, 1, 2))]:
+            monkeypatch.setattr(_config, "CUDA_BLOCK_SIZE", block_size)
+            monkeypatch.setattr(kernels, "MAX_GRID", max_grid)
+            grad_input, _ = cuda_ops.grid_sample_vjp(d_image, d_grid, d_grad, args,
+                                                     deterministic=True)
+            runs.append(grad_input.copy_to_host())
+        for run in runs[1:]:
+            assert run.tobytes() == runs[0].tobytes()
+        results.append(runs[0])
+    assert not np.array_equal(results[0], results[1])
+
+
+def test_fixed_point_error_within_documented_bound():
+    image, grid, grad_output = problem(np.float64, shape=(1, 2, 4, 4), out_size=(7, 9))
+    grad_output[0, 0, 0, 0] = 1e6  # a large maximum: the coarsest fixed-point step
+    args = SampleArgs(image, grid, "bicubic", "reflection", False)
+    expected, _ = warpkit.grid_sample_vjp(image, grid, grad_output, mode="bicubic",
+                                          padding_mode="reflection")
+    grad_input, _ = to_host(*cuda_ops.grid_sample_vjp(*on_device(image, grid, grad_output),
+                                                      args, deterministic=True))
+    pixels = 7 * 9
+    largest = np.abs(grad_output).max()
+    contributions = 16 * pixels  # every tap of every output pixel, at most
+    bound = contributions * kernels.WEIGHT_BOUND * pixels * largest / 2.0 ** 62
+    error = np.abs(grad_input - expected)
+    assert error.max() <= bound + 1e-15 * np.abs(expected).max()
+    assert bound < 1e-7 * largest
+
+
+def test_fixed_point_scale_from_max():
+    # The scale keeps the largest possible partial sum at 2**61.
+    assert kernels.FIXED_RANGE / (kernels.WEIGHT_BOUND * 100 * 2.0) == 2.0 ** 61 / 800
+
+
+# ------------------------------------------------------ arrays, dtypes, errors
+
+
+def test_mixing_host_and_device_arrays_is_a_type_error(dispatch):
+    image, grid, grad_output = problem(np.float64)
+    d_image, d_grid, d_grad = on_device(image, grid, grad_output)
+    with pytest.raises(TypeError, match="cannot mix GPU and CPU arrays"):
+        warpkit.grid_sample(d_image, grid)
+    with pytest.raises(TypeError, match="cannot mix GPU and CPU arrays"):
+        warpkit.grid_sample(image, d_grid)
+    with pytest.raises(TypeError, match="cannot mix GPU and CPU arrays"):
+        warpkit.grid_sample_vjp(d_image, d_grid, grad_output)
+
+
+def test_cuda_ops_checks_its_arrays():
+    image, grid, grad_output = problem(np.float64)
+    args = SampleArgs(image, grid, "bilinear", "zeros", False)
+    d_image, d_grid, d_grad = on_device(image, grid, grad_output)
+    with pytest.raises(TypeError, match="grid must be a CUDA array"):
+        cuda_ops.grid_sample(d_image, grid, args)
+    with pytest.raises(TypeError, match="input must be a float32 or float64 array"):
+        cuda_ops.grid_sample(cuda.to_device(image.astype(np.int32)), d_grid, args)
+    with pytest.raises(ValueError, match="grad_output must have the output's shape"):
+        cuda_ops.grid_sample_vjp(d_image, d_grid, on_device(grad_output[:, :, :2])[0], args)
+    with pytest.raises(ValueError, match="grad_output must be 4-dimensional"):
+        cuda_ops.grid_sample_vjp(d_image, d_grid, cuda.to_device(grad_output[0]), args)
+    with pytest.raises(TypeError, match="grad_output must be a float32 or float64"):
+        cuda_ops.grid_sample_vjp(d_image, d_grid,
+                                 cuda.to_device(grad_output.astype(np.float16)), args)
+
+
+def test_missing_numba_cuda_names_the_extra(monkeypatch):
+    import numba
+
+    import warpkit.kernels
+
+    for name in ("warpkit.kernels.cuda_ops", "warpkit.kernels.cuda"):
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.delattr(warpkit.kernels, "cuda_ops")
+    monkeypatch.delattr(warpkit.kernels, "cuda")
+    monkeypatch.delattr(numba, "cuda")
+    monkeypatch.setitem(sys.modules, "numba.cuda", None)
+
+    class DeviceArray:  # what a CuPy array or a torch CUDA tensor looks like to warpkit
+        __cuda_array_interface__ = {"shape": (1, 1, 2, 2), "typestr": "<f4", "version": 3}
+        shape = (1, 1, 2, 2)
+        dtype = np.dtype(np.float32)
+
+    grid = DeviceArray()
+    grid.shape = (1, 2, 2, 2)
+    with pytest.raises(ImportError, match=r"pip install 'warpkit\[cuda\]'"):
+        warpkit.grid_sample(DeviceArray(), grid)
+
+
+def test_dtypes_follow_input_and_grid(dispatch):
+    image, grid, grad_output = problem(np.float32)
+    grid64 = grid.astype(np.float64)
+    d_image, d_grid, d_grad = on_device(image, grid64, grad_output)
+    out = warpkit.grid_sample(d_image, d_grid)
+    grad_input, grad_grid = warpkit.grid_sample_vjp(d_image, d_grid, d_grad)
+    assert (out.dtype, grad_input.dtype, grad_grid.dtype) == (np.float32, np.float32,
+                                                              np.float64)
+    np.testing.assert_allclose(out.copy_to_host(), warpkit.grid_sample(image, grid64),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_strided_device_arrays(dispatch):
+    image, grid, grad_output = problem(np.float64, shape=(2, 2, 5, 12), out_size=(5, 18))
+    d_image = cuda.to_device(image)[:, :, :, ::2]
+    d_grid = cuda.to_device(grid)[:, :, ::2]
+    d_grad = cuda.to_device(grad_output)[:, :, :, ::2]
+    host = (image[:, :, :, ::2], grid[:, :, ::2], grad_output[:, :, :, ::2])
+    out = warpkit.grid_sample(d_image, d_grid).copy_to_host()
+    np.testing.assert_allclose(out, warpkit.grid_sample(*host[:2]), rtol=1e-12, atol=1e-12)
+    grads = to_host(*warpkit.grid_sample_vjp(d_image, d_grid, d_grad))
+    for got, expected in zip(grads, warpkit.grid_sample_vjp(*host)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_empty_outputs(deterministic):
+    image = np.ones((2, 1, 3, 3))
+    grid = np.zeros((2, 0, 4, 2))
+    args = SampleArgs(image, grid, "bilinear", "zeros", False)
+    d_image, d_grid = on_device(image, grid)
+    assert cuda_ops.grid_sample(d_image, d_grid, args).shape == (2, 1, 0, 4)
+    grad_input, grad_grid = cuda_ops.grid_sample_vjp(
+        d_image, d_grid, cuda.to_device(np.zeros((2, 1, 0, 4))), args,
+        deterministic=deterministic)
+    np.testing.assert_array_equal(grad_input.copy_to_host(), np.zeros((2, 1, 3, 3)))
+    assert grad_grid.shape == (2, 0, 4, 2)
+
+
+# ------------------------------------------------------------------ gpu_check
+
+
+def test_gpu_check_runs_tiny(capsys):
+    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks" /
+                                                  "gpu_check.py")
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    assert gpu_check.main(["--tiny"]) == 0
+    printed = capsys.readouterr().out
+    assert "all checks passed" in printed
+    assert "N=64 C=1 28x28" in printed
