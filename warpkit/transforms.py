@@ -313,7 +313,7 @@ class AffineTransform(_MatrixTransform):
         """
         src, dst = _point_pairs(src, dst, 3)
         design = np.hstack([src, np.ones((len(src), 1))])
-        singular = np.linalg.svd(design - [*src.mean(axis=0), 0.0], compute_uv=False)
+        singular = np.linalg.svd(src - src.mean(axis=0), compute_uv=False)
         if singular[1] <= 1e-10 * singular[0]:
             raise ValueError("src points must not all lie on one line (the affine map would "
                              "be undetermined)")
@@ -456,10 +456,11 @@ class ProjectiveTransform(_MatrixTransform):
         _, singular, vt = np.linalg.svd(design)
         if len(singular) < 9:
             singular = np.concatenate([singular, np.zeros(9 - len(singular))])
-        if singular[7] <= 1e-10 * singular[0]:
-            raise ValueError("src and dst do not determine a homography (degenerate points: "
-                             "e.g. three of four points on one line)")
-        matrix = np.linalg.inv(dst_norm) @ vt[-1].reshape(3, 3) @ src_norm
+        normalized = vt[-1].reshape(3, 3)  # unit Frobenius norm
+        if singular[7] <= 1e-10 * singular[0] or abs(np.linalg.det(normalized)) <= 1e-10:
+            raise ValueError("src and dst do not determine an invertible homography "
+                             "(degenerate points: e.g. three of four points on one line)")
+        matrix = np.linalg.inv(dst_norm) @ normalized @ src_norm
         if abs(matrix[2, 2]) > 1e-12 * np.abs(matrix).max():
             matrix = matrix / matrix[2, 2]
         return cls(matrix)
