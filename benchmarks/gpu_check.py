@@ -263,8 +263,8 @@ def time_workloads(tiny, repeat):
                                                 (image, grid, grad_output, theta))
         args = SampleArgs(image, grid, "bilinear", "zeros", False)
         sync = cuda.synchronize
-        row["fwd"] = median_time(lambda: warpkit.grid_sample(d_image, d_grid), sync, repeat,
-                                 warmup)
+        row["fwd"] = median_time(lambda: cuda_ops.grid_sample(d_image, d_grid, args), sync,
+                                 repeat, warmup)
         row["bwd det"] = median_time(lambda: cuda_ops.grid_sample_vjp(
             d_image, d_grid, d_grad, args, deterministic=True), sync, repeat, warmup)
         row["bwd atomic"] = median_time(lambda: cuda_ops.grid_sample_vjp(
@@ -292,6 +292,8 @@ def time_workloads(tiny, repeat):
 
             row["torch fused"] = median_time(torch_fused_step, sync, repeat, warmup)
         rows.append(row)
+        print("  " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else str(v)
+                               for k, v in row.items()), flush=True)
     print_table(rows, torch is not None, fused)
     return rows
 
@@ -391,16 +393,28 @@ def main(argv=None):
     describe_device()
     checks = Checks()
     start = time.perf_counter()
-    check_grid_sample(checks, options.tiny)
-    check_fused(checks, options.tiny)
-    if not options.tiny:
-        check_torch_tensors(checks)
+    for check in (check_grid_sample, check_fused, check_torch_tensors):
+        if check is check_torch_tensors and options.tiny:
+            continue
+        try:
+            check(checks, options.tiny) if check is not check_torch_tensors else check(checks)
+        except Exception as error:  # report and go on: one run should show everything
+            import traceback
+
+            traceback.print_exc()
+            checks.failures.append(f"{check.__name__} raised {type(error).__name__}: {error}")
     print(f"{checks.count} checks in {time.perf_counter() - start:.1f} s "
           "(first calls include compilation)")
     for failure in checks.failures:
         print("FAILED " + failure)
     if not options.no_timing:
-        time_workloads(options.tiny, repeat)
+        try:
+            time_workloads(options.tiny, repeat)
+        except Exception as error:
+            import traceback
+
+            traceback.print_exc()
+            checks.failures.append(f"timing raised {type(error).__name__}: {error}")
     if checks.failures:
         print(f"{len(checks.failures)} of {checks.count} checks failed")
         return 1
