@@ -81,7 +81,7 @@ def st_pool_for(dataset, st_pool):
 def train_one(dataset="RTS", model="st-cnn", transform="affine", epochs=10, seed=0,
               batch_size=64, lr=1e-3, loc_lr_scale=1.0, weight_decay=0.0, st_pool="auto",
               st_size=None, limit=None, fixed_train=False, progress=True, out=None,
-              picture=True, log=None):
+              picture=True, image_size=None):
     """Train one model on one distorted-digit set; returns its metrics dict.
 
     The optimizer is Adam with a cosine learning-rate decay over all steps and
@@ -105,7 +105,7 @@ def train_one(dataset="RTS", model="st-cnn", transform="affine", epochs=10, seed
     if int(epochs) < 1:
         raise CommandError(f"--epochs must be >= 1, got {epochs}")
     start = time.perf_counter()
-    data = make_dataset(dataset, seed=seed)
+    data = make_dataset(dataset, seed=seed, image_size=image_size)
     x_test, y_test = data.x_test, data.y_test
     if limit:
         x_test, y_test = x_test[:limit], y_test[:limit]
@@ -192,7 +192,8 @@ def _cmd_train(args):
         metrics = train_one(
             args.dataset, args.model, args.transform, args.epochs, args.seed, args.batch_size,
             args.lr, args.loc_lr_scale, args.weight_decay, args.st_pool, args.st_size,
-            args.limit, args.fixed_train, progress=not args.quiet, out=args.out)
+            args.limit, args.fixed_train, progress=not args.quiet, out=args.out,
+            image_size=args.image_size)
     print(f"{metrics['model']} on {metrics['dataset']}: test error "
           f"{100 * metrics['test_error']:.2f}% (train {100 * metrics['train_error']:.2f}%), "
           f"{metrics['epochs']} epochs, seed {metrics['seed']}, {metrics['seconds']:.1f} s")
@@ -308,6 +309,7 @@ def _cmd_table(args):
                                  lr=args.lr, loc_lr_scale=args.loc_lr_scale,
                                  weight_decay=args.weight_decay, st_pool=args.st_pool,
                                  limit=args.limit, progress=False, out=out,
+                                 image_size=args.image_size,
                                  picture=model.startswith("st-"), threads=args.threads))
     print(f"training {len(jobs)} models ({', '.join(models)} on {', '.join(datasets)}; "
           f"seeds {', '.join(map(str, seeds))}; {epochs} epochs) with {args.jobs} job(s)",
@@ -396,6 +398,9 @@ def _training_options(parser):
     parser.add_argument("--st-pool", default="auto",
                         help="max-pool the transformer output by this factor before the "
                              "classifier; 'auto' = 2 for cluttered, else 1")
+    parser.add_argument("--image-size", type=int, default=None, metavar="S",
+                        help="resample the images to SxS (same field of view; default: the "
+                             "set's native size: 28, RTS 42, cluttered 60)")
     parser.add_argument("--limit", type=int, default=None, metavar="N",
                         help="use at most N training and N test images (quick checks)")
     parser.add_argument("--threads", type=int, default=None,

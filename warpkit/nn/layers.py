@@ -73,7 +73,7 @@ def dense(params, x, *, name="dense"):
 
 @primitive
 def im2col(x, kernel_size, padding=0):
-    """Unfold every ``kh x kw`` window of ``x`` into a row (stride 1).
+    """Unfold every ``kh x kw`` window of ``x`` into a column (stride 1).
 
     Parameters
     ----------
@@ -86,10 +86,12 @@ def im2col(x, kernel_size, padding=0):
 
     Returns
     -------
-    ndarray, shape (N * H_out * W_out, C * kh * kw)
-        Row ``(n, i, j)`` holds the window whose top-left corner is the padded
-        pixel ``(i, j)``, ordered like a (C, kh, kw) weight.  ``H_out = H + 2 *
-        padding - kh + 1``.
+    ndarray, shape (C * kh * kw, N * H_out * W_out)
+        Column ``(n, i, j)`` holds the window whose top-left corner is the
+        padded pixel ``(i, j)``, ordered like a (C, kh, kw) weight, so that a
+        convolution is ``w.reshape(F, -1) @ im2col(x, ...)``.  ``H_out = H + 2 *
+        padding - kh + 1``.  Each row is one tap ``(c, di, dj)`` over all
+        output pixels: the copy reads and writes whole image rows.
 
     Examples
     --------
@@ -107,13 +109,15 @@ def im2col(x, kernel_size, padding=0):
     n, c, h, w = x.shape
     ho, wo = h - kh + 1, w - kw + 1
     windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
-    cols = np.empty((n, ho, wo, c, kh, kw), dtype=x.dtype)
-    cols[...] = windows.transpose(0, 2, 3, 1, 4, 5)
-    return cols.reshape(n * ho * wo, c * kh * kw)
+    cols = np.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
+    cols[...] = windows.transpose(1, 4, 5, 0, 2, 3)
+    return cols.reshape(c * kh * kw, n * ho * wo)
 
 
 def col2im(cols, x_shape, kernel_size, padding=0):
-    """Adjoint of :func:`im2col`: add every row back onto its window.
+    """Adjoint of :func:`im2col`: add every column back onto its window.
+
+    Returns an (N, C, H, W) array (whose memory is laid out as (C, N, H, W)).
 
     Examples
     --------
@@ -128,15 +132,14 @@ def col2im(cols, x_shape, kernel_size, padding=0):
     n, c, h, w = x_shape
     hp, wp = h + 2 * padding, w + 2 * padding
     ho, wo = hp - kh + 1, wp - kw + 1
-    # (kh, kw, n, c, ho, wo) so that each tap's slice is contiguous.
-    taps = np.ascontiguousarray(cols.reshape(n, ho, wo, c, kh, kw).transpose(4, 5, 0, 3, 1, 2))
-    out = np.zeros((n, c, hp, wp), dtype=cols.dtype)
+    taps = cols.reshape(c, kh, kw, n, ho, wo)
+    out = np.zeros((c, n, hp, wp), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            out[:, :, i:i + ho, j:j + wo] += taps[i, j]
+            out[:, :, i:i + ho, j:j + wo] += taps[:, i, j]
     if padding:
         out = out[:, :, padding:padding + h, padding:padding + w]
-    return out
+    return out.transpose(1, 0, 2, 3)
 
 
 defvjp(im2col, lambda ans, x, kernel_size, padding=0:
@@ -198,6 +201,8 @@ def conv2d(params, x, *, padding=0, name="conv2d"):
 
 # The im2col matrix of the forward pass is kept for the backward pass (the
 # weight gradient needs it), keyed by the output array and dropped with it.
+# Outputs are (N, F, H, W) views of (F, N, H, W) memory: the matrix product
+# writes that layout directly, and every layer here accepts any strides.
 _COLUMNS = {}
 
 
@@ -212,10 +217,9 @@ def _conv2d(x, w, b, padding):
     ho, wo = h + 2 * padding - kh + 1, width + 2 * padding - kw + 1
     dtype = np.result_type(x.dtype, w.dtype)
     cols = im2col(x.astype(dtype, copy=False), (kh, kw), padding)
-    out = cols @ w.reshape(filters, -1).T.astype(dtype, copy=False)
-    out += b
-    out = np.ascontiguousarray(out.reshape(n, ho * wo, filters).transpose(0, 2, 1))
-    out = out.reshape(n, filters, ho, wo)
+    out = w.reshape(filters, -1).astype(dtype, copy=False) @ cols
+    out += b.astype(dtype, copy=False)[:, np.newaxis]
+    out = out.reshape(filters, n, ho, wo).transpose(1, 0, 2, 3)
     key = id(out)
     _COLUMNS[key] = (weakref.ref(out, _forget(key)), cols)
     return out
@@ -228,18 +232,18 @@ def _conv2d_columns(ans, x, w, padding):
     return im2col(x.astype(ans.dtype, copy=False), w.shape[2:], padding)
 
 
-def _grad_out_matrix(g):
-    n, filters = g.shape[:2]
-    return np.ascontiguousarray(g.reshape(n, filters, -1).transpose(0, 2, 1)).reshape(-1, filters)
+def _grad_matrix(g):
+    """The output gradient as an (F, N * H_out * W_out) matrix (free for our own outputs)."""
+    return np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(g.shape[1], -1)
 
 
 defvjp(
     _conv2d,
     lambda ans, x, w, b, padding: lambda g: col2im(
-        _grad_out_matrix(g) @ w.reshape(w.shape[0], -1).astype(g.dtype, copy=False),
+        w.reshape(w.shape[0], -1).T.astype(g.dtype, copy=False) @ _grad_matrix(g),
         x.shape, w.shape[2:], padding).astype(x.dtype, copy=False),
     lambda ans, x, w, b, padding: lambda g: (
-        _grad_out_matrix(g).T @ _conv2d_columns(ans, x, w, padding)).reshape(w.shape).astype(
+        _grad_matrix(g) @ _conv2d_columns(ans, x, w, padding).T).reshape(w.shape).astype(
             w.dtype, copy=False),
     lambda ans, x, w, b, padding: lambda g: g.sum(axis=(0, 2, 3)).astype(b.dtype, copy=False),
 )

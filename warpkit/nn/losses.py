@@ -45,6 +45,8 @@ def softmax_cross_entropy(logits, labels):
     """
     shape = np.shape(getval(logits))
     labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"softmax_cross_entropy: labels must be integers, got dtype {labels.dtype}")
     if len(shape) != 2 or labels.shape != (shape[0],):
         raise ValueError(f"softmax_cross_entropy: expected logits (N, K) and labels (N,), "
                          f"got {shape} and {labels.shape}")
