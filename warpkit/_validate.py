@@ -14,6 +14,7 @@ The rules:
 """
 
 import numbers
+import os
 import operator
 
 import numpy as np
@@ -136,3 +137,96 @@ def check_nonnegative_number(name, value):
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
     return value
+
+
+def as_real_array(name, value, dtype=np.float64):
+    """``value`` as a new array of ``dtype``; it must hold real numbers.
+
+    Booleans, integers and floats of any width are converted; complex,
+    string and object arrays are a ``TypeError`` naming the argument (NumPy
+    would drop imaginary parts with only a warning, and parse strings).
+
+    Examples
+    --------
+    >>> from warpkit._validate import as_real_array
+    >>> as_real_array("matrix", [[1, 0], [0, 1]])
+    array([[1., 0.],
+           [0., 1.]])
+    >>> as_real_array("matrix", [1j])
+    Traceback (most recent call last):
+    ...
+    TypeError: matrix must hold real numbers (bool, integer or float), got dtype complex128
+    """
+    array = np.asarray(getval(value))
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers (bool, integer or float), got dtype {array.dtype}")
+    return np.array(array, dtype=dtype)
+
+
+def physical_memory():
+    """Bytes of physical memory on this machine (``None`` if the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _format_bytes(count):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if count < 1024 or unit == "EiB":
+            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count} bytes"  # pragma: no cover
+
+
+def check_allocation(name, shape, dtype, value=None):
+    """Raise ``MemoryError`` *before* allocating an array that cannot fit in memory.
+
+    Call it in a wrapper right before it allocates a result whose size a
+    user controls: a request that can never fit then fails at once with a
+    message naming the argument, instead of after minutes of swapping, an
+    out-of-memory kill, or NumPy's ``ValueError: array is too big``.
+
+    Parameters
+    ----------
+    name : str
+        The argument that decided the shape (e.g. ``"size"``).
+    shape : tuple of int
+        Shape of the array about to be allocated.
+    dtype : dtype
+        Its dtype.
+    value : object, optional
+        The argument's value, quoted in the message (default: ``shape``).
+
+    Returns
+    -------
+    int
+        The number of bytes the array needs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from warpkit._validate import check_allocation
+    >>> check_allocation("size", (1, 1, 4, 4), np.float32)
+    64
+    >>> check_allocation("size", (1, 1, 10**9, 10**9), np.float32)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    MemoryError: size (1, 1, 1000000000, 1000000000) needs a float32 array of 3.5 EiB...
+    """
+    count = 1
+    for extent in shape:
+        count *= int(extent)
+    nbytes = count * np.dtype(dtype).itemsize
+    limit = physical_memory()
+    too_big_for_numpy = nbytes > np.iinfo(np.intp).max
+    if too_big_for_numpy or (limit is not None and nbytes > limit):
+        shown = tuple(shape) if value is None else value
+        available = ""
+        if limit is not None:
+            available = f", more than this machine's memory ({_format_bytes(limit)})"
+        raise MemoryError(
+            f"{name} {shown} needs a {np.dtype(dtype).name} array of {_format_bytes(nbytes)} "
+            f"(shape {tuple(shape)}){available}; use a smaller size or split the batch")
+    return nbytes

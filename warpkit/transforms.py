@@ -54,7 +54,7 @@ __all__ = [
 
 
 def _image_size(name, size):
-    if size is None:
+    if size is None and name == "output_size":
         return None
     return _validate.check_size(name, size, 2, minimum=1)
 
@@ -163,7 +163,7 @@ class _MatrixTransform(_Transform):
         if matrix is not None:
             if any(value is not None for value in geometric):
                 raise ValueError("give either a matrix or geometric parameters, not both")
-            self.params = self._check_matrix(np.array(matrix, dtype=np.float64))
+            self.params = self._check_matrix(_validate.as_real_array("matrix", matrix))
         else:
             self.params = _geometric_matrix(scale, rotation, shear, translation)
 

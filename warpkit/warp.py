@@ -56,7 +56,8 @@ class WarpArgs:
         if size is None:
             out_height, out_width = height, width
         else:
-            size = tuple(size) if not isinstance(size, (str, bytes)) else size
+            if np.iterable(size) and not isinstance(size, (str, bytes)):
+                size = tuple(size)
             if isinstance(size, tuple) and len(size) == 4:
                 values = _validate.check_size("size", size, 4)
                 if values[:2] != (batch, channels):
@@ -71,6 +72,8 @@ class WarpArgs:
         self.align_corners = _validate.check_bool("align_corners", align_corners)
         self.input_shape = input_shape
         self.output_shape = (batch, channels, out_height, out_width)
+        _validate.check_allocation("size", self.output_shape, self.dtype,
+                                   self.output_shape if size is None else size)
         self.xs = normalized_base_coordinates(out_width, self.align_corners, np.float64)
         self.ys = normalized_base_coordinates(out_height, self.align_corners, np.float64)
 
