@@ -60,6 +60,7 @@ def affine_grid(theta, size, align_corners=False):
     if batch != shape[0]:
         raise ValueError(f"size[0] must equal the batch size of theta ({shape[0]}), got {batch}")
     align_corners = _validate.check_bool("align_corners", align_corners)
+    _validate.check_allocation("size", (batch, height, width, 2), dtype, size)
     base = base_grid(height, width, align_corners, dtype=dtype).reshape(1, height * width, 3)
     grid = anp.matmul(base, anp.swapaxes(theta, 1, 2))
     return anp.reshape(grid, (batch, height, width, 2))
@@ -123,6 +124,7 @@ def perspective_grid(homography, size, align_corners=False):
         raise ValueError(
             f"size[0] must equal the batch size of homography ({shape[0]}), got {batch}")
     align_corners = _validate.check_bool("align_corners", align_corners)
+    _validate.check_allocation("size", (batch, height, width, 3), dtype, size)
     base = base_grid(height, width, align_corners, dtype=dtype).reshape(1, height * width, 3)
     projected = anp.matmul(base, anp.swapaxes(homography, 1, 2))   # (N, HW, 3)
     w = projected[..., 2:3]
@@ -182,6 +184,7 @@ def tps_grid(control_points, target_points, size, regularization=0.0, align_corn
     _validate.float_dtype("control_points", control_points)
     batch, _, height, width = _validate.check_size("size", size, 4)
     align_corners = _validate.check_bool("align_corners", align_corners)
+    _validate.check_allocation("size", (batch, height, width, 2), np.float64, size)
     coefficients = tps.solve_spline(control_points, target_points, regularization)
     if batch != coefficients.shape[0]:
         raise ValueError(

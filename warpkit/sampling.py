@@ -43,6 +43,8 @@ class SampleArgs:
             raise ValueError(f"input must have non-empty height and width, got shape {input_shape}")
         self.input_shape = input_shape
         self.output_shape = input_shape[:2] + grid_shape[1:3]
+        if not self.on_device:
+            _validate.check_allocation("grid", self.output_shape, self.dtype, grid_shape)
 
     def output_work(self):
         """Number of output elements, the measure that picks the thread count."""
