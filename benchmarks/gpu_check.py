@@ -223,6 +223,7 @@ def load_torch():
 def time_workloads(tiny, repeat):
     import warpkit
     from numba import cuda
+    from warpkit.kernels import cuda as kernels
     from warpkit.kernels import cuda_ops
     from warpkit.sampling import SampleArgs
 
@@ -265,6 +266,14 @@ def time_workloads(tiny, repeat):
         sync = cuda.synchronize
         row["fwd"] = median_time(lambda: cuda_ops.grid_sample(d_image, d_grid, args), sync,
                                  repeat, warmup)
+        # Where the time goes: the forward kernel alone (output allocated
+        # once), and allocating the output alone.
+        out = cuda.device_array(shape, np.float32)
+        blocks, threads = kernels.pixel_launch(n, h, w)
+        row["fwd kernel"] = median_time(lambda: kernels.grid_sample_forward[blocks, threads](
+            d_image, d_grid, 0, 0, False, out), sync, repeat, warmup)
+        row["alloc"] = median_time(lambda: cuda.device_array(shape, np.float32), sync, repeat,
+                                   warmup)
         row["bwd det"] = median_time(lambda: cuda_ops.grid_sample_vjp(
             d_image, d_grid, d_grad, args, deterministic=True), sync, repeat, warmup)
         row["bwd atomic"] = median_time(lambda: cuda_ops.grid_sample_vjp(
@@ -299,7 +308,8 @@ def time_workloads(tiny, repeat):
 
 
 def print_table(rows, with_torch, fused):
-    columns = [("workload", "workload", "{}"), ("fwd", "fwd ms", "{:.4f}")]
+    columns = [("workload", "workload", "{}"), ("fwd", "fwd ms", "{:.4f}"),
+               ("fwd kernel", "fwd kernel only ms", "{:.4f}"), ("alloc", "alloc out ms", "{:.4f}")]
     if with_torch:
         columns += [("torch fwd", "torch fwd ms", "{:.4f}"), ("fwd speedup", "fwd x", "{:.2f}")]
     columns += [("bwd det", "bwd det ms", "{:.4f}"), ("bwd atomic", "bwd atomic ms", "{:.4f}")]
