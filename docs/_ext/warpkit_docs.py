@@ -149,6 +149,9 @@ def public_api(package_name="warpkit"):
     modules : list of str
         Public submodules that offer at least one object no documented
         parent namespace already offers (``warpkit.coords``, ``warpkit.nn``...).
+    described : list of str
+        The other public submodules (``warpkit.sampling``...): documented by
+        their module docstring only, since their names are documented elsewhere.
     """
     package = importlib.import_module(package_name)
     top = {}
@@ -163,14 +166,16 @@ def public_api(package_name="warpkit"):
         top.setdefault(title, []).append(name)
 
     offered = {id(getattr(package, name)) for name in public_names(package)}
-    modules = []
+    modules, described = [], []
     for module in _submodules(package):
         values = [getattr(module, name) for name in public_names(module)
                   if hasattr(module, name)]
         if any(id(v) not in offered and not isinstance(v, types.ModuleType) for v in values):
             modules.append(module.__name__)
+        else:
+            described.append(module.__name__)
         offered.update(id(v) for v in values)
-    return top, modules
+    return top, modules, described
 
 
 API_INTRO = """\
@@ -191,7 +196,7 @@ namespaces of their own (``from warpkit import coords``).
 
 def api_index_text(package_name="warpkit"):
     """The reStructuredText of ``api/index.rst``."""
-    top, modules = public_api(package_name)
+    top, modules, described = public_api(package_name)
     order = list(SECTION_TITLES.values()) + ["Functions", "Classes", "Constants"]
     lines = [API_INTRO]
     for title in sorted(top, key=lambda t: order.index(t) if t in order else len(order)):
@@ -203,6 +208,14 @@ def api_index_text(package_name="warpkit"):
         lines += ["Submodules", "----------", "", ".. autosummary::",
                   "   :toctree: generated", ""]
         lines += [f"   {name[len(package_name) + 1:]}" for name in modules]
+        lines.append("")
+    if described:
+        lines += ["Where the names live", "--------------------", "",
+                  "The modules that define the names above; each page describes its module, "
+                  "and its names are documented where they are imported from.", "",
+                  ".. autosummary::", "   :toctree: generated",
+                  "   :template: autosummary/module_described.rst", ""]
+        lines += [f"   {name[len(package_name) + 1:]}" for name in described]
         lines.append("")
     return "\n".join(lines)
 
@@ -282,6 +295,33 @@ def _primitive_signature(app, what, name, obj, options, signature, return_annota
     return None
 
 
+def _resolve_by_suffix(app, env, node, contnode):
+    """Resolve an unqualified warpkit name (``conv2d`` in a module docstring of
+    ``warpkit.nn.layers``) to the one documented object whose name ends with it.
+
+    Names are documented where warpkit exports them (``warpkit.nn.conv2d``), so a
+    docstring that names a sibling plainly would otherwise not resolve.  Only a
+    unique match among warpkit's own objects counts; anything else stays an error.
+    """
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    if not target or target.startswith(("warpkit.", "numpy", "numba", "autograd")):
+        return None
+    domain = env.get_domain("py")
+    suffix = "." + target.lstrip(".~")
+    matches = [name for name in domain.objects
+               if name.startswith("warpkit.") and name.endswith(suffix)]
+    if len(matches) != 1:
+        return None
+    node = node.deepcopy()
+    node["reftarget"] = matches[0]
+    node["refspecific"] = False
+    return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], matches[0],
+                               node, contnode)
+
+
 def setup(app):
     app.connect("autodoc-process-signature", _primitive_signature)
+    app.connect("missing-reference", _resolve_by_suffix)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
