@@ -109,6 +109,7 @@ def run_operations(args, log):
                 record = {"name": bench.name, "group": bench.group, "doc": bench.doc,
                           "workload": key, "label": wl.full_label(key),
                           "size": work.label, "threads": threads}
+                case_started = time.perf_counter()
                 try:
                     case = bench.build(work)
                     timings = run_case(case, args.repeat, quick=args.quick,
@@ -127,6 +128,7 @@ def run_operations(args, log):
                 record.update(case.extra)
                 record.update(pixels=case.pixels, notes=case.notes, subject=case.subject,
                               timings={name: vars(timing) for name, timing in timings.items()})
+                record["seconds"] = time.perf_counter() - case_started
                 results.append(record)
                 log(report.console_block(record))
     return results

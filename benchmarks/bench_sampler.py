@@ -70,7 +70,7 @@ def floor_contender(inputs, output_shape, dtype=np.float32):
             np.copyto(scratch, array)
         return out
 
-    return Contender(run, memory="tracemalloc", note="numpy copies, 1 thread")
+    return Contender(run, memory=None, note="numpy copies, 1 thread")
 
 
 def cv2_remap_contender(x, grid, mode):
@@ -91,7 +91,7 @@ def cv2_remap_contender(x, grid, mode):
             out[i] = result.reshape(out.shape[1:])
         return out
 
-    return Contender(run, to_nchw=wl.nchw, memory="rss",
+    return Contender(run, to_nchw=wl.nchw, memory=None,
                      note="HWC, loop over N, float pixel maps")
 
 
@@ -116,7 +116,7 @@ def scipy_map_coordinates_contender(x, grid, order):
     note = "loop over N·C, 1 thread"
     if order == 3:
         note += ", cubic B-spline (not Keys), prefilter included"
-    return Contender(run, to_nchw=lambda out: out, memory="tracemalloc", note=note)
+    return Contender(run, to_nchw=lambda out: out, memory=None, note=note)
 
 
 def _forward_case(work, mode):
@@ -191,10 +191,11 @@ def _forward_backward_case(work, mode):
 
 
 for _mode in MODES:
-    register(f"grid_sample.forward.{_mode}", "sampler", wl.ALL_WORKLOADS,
+    _workloads = wl.ALL_WORKLOADS if _mode == "bilinear" else wl.WITHOUT_HUGE
+    register(f"grid_sample.forward.{_mode}", "sampler", _workloads,
              doc=f"grid_sample forward, {_mode}")(
         lambda work, mode=_mode: _forward_case(work, mode))
-    register(f"grid_sample.backward.{_mode}", "sampler", wl.ALL_WORKLOADS,
+    register(f"grid_sample.backward.{_mode}", "sampler", _workloads,
              doc=f"grid_sample_vjp (input + grid gradients), {_mode}")(
         lambda work, mode=_mode: _backward_case(work, mode))
 register("grid_sample.forward_backward.bilinear", "sampler", wl.ALL_WORKLOADS,

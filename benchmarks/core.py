@@ -26,7 +26,7 @@ import numpy as np
 #: Anchors whose single call takes longer than this many seconds get fewer
 #: runs (never fewer than MIN_SLOW_RUNS); warpkit and PyTorch always get the
 #: full ``repeat``.  The number of runs is reported next to every time.
-SLOW_ANCHOR_BUDGET_S = 3.0
+SLOW_ANCHOR_BUDGET_S = 2.0
 MIN_SLOW_RUNS = 3
 
 #: Calls faster than this are repeated in a loop inside one timing sample,
@@ -49,8 +49,10 @@ class Contender:
     compared with warpkit's (the "max |diff|" column); ``memory`` says how its
     peak memory is measured: ``"tracemalloc"`` (NumPy allocations, exact) or
     ``"rss"`` (the process's resident-set high-water mark, for libraries that
-    allocate outside Python: PyTorch, OpenCV).  ``primary`` contenders always
-    get the full number of runs.
+    allocate outside Python: PyTorch, Kornia) or ``None`` (not measured: the
+    single-purpose anchors -- OpenCV, SciPy, the floor -- allocate their
+    output and nothing else).  ``primary`` contenders (warpkit's subject and
+    PyTorch) always get the full number of runs.
     """
 
     fn: object
@@ -175,6 +177,13 @@ def _mallopt(option, value):
         return False
 
 
+def _malloc_trim():
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _proc_status_kib(key):
     with open("/proc/self/status") as status:
         for line in status:
@@ -198,10 +207,13 @@ def peak_memory(contender):
     ``tracemalloc``: the peak of memory allocated through Python's allocators
     during the call (NumPy reports its array buffers there), the result
     included.  ``rss``: the rise of the process's resident-set high-water mark
-    (``VmHWM``, reset through ``/proc/self/clear_refs``) during the call; glibc
-    is told to serve every block above 64 KiB with a fresh ``mmap`` while this
-    runs, so that reused heap memory does not hide allocations.
+    (``VmHWM``, reset through ``/proc/self/clear_refs``) during the call; free
+    heap pages are first given back (``malloc_trim``) and glibc is told to
+    serve every block above 64 KiB with a fresh ``mmap`` while this runs, so
+    that reused memory does not hide allocations.
     """
+    if contender.memory is None:
+        return None
     gc.collect()
     if contender.memory == "tracemalloc":
         tracemalloc.start()
@@ -218,6 +230,7 @@ def peak_memory(contender):
         return None
     _mallopt(_M_TRIM_THRESHOLD, 128 * 1024)
     try:
+        _malloc_trim()  # give free heap pages back, so that reusing them shows in the RSS
         if not _reset_rss_peak():
             return None
         base = _proc_status_kib("VmRSS")

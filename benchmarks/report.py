@@ -13,7 +13,7 @@ SCALING_TITLES = {
     "size": "Time against output size (N=1, C=3, square images)",
     "batch": "Time against batch size (C=3, 64×64)",
     "channels": "Time against channels (N=8, 64×64)",
-    "threads": "1 thread against 2 threads (every workload)",
+    "threads": "1 thread against 2 threads (every workload but 4096²)",
 }
 
 
@@ -52,7 +52,8 @@ def ratio(record, anchor, subject=None):
 
 
 def console_block(record):
-    lines = [f"{record['name']}  [{record['size']}]  threads={record['threads']}"]
+    lines = [f"{record['name']}  [{record['size']}]  threads={record['threads']}"
+             f"  ({record.get('seconds', 0.0):.1f} s)"]
     subject = record["subject"]
     for name, timing in record["timings"].items():
         mpix = record["pixels"] / timing["median"] / 1e6
