@@ -8,8 +8,14 @@ from autograd.tracer import getval
 
 
 def is_device_array(value):
-    """True for arrays that live on a CUDA device (numba, CuPy, PyTorch CUDA)."""
-    return hasattr(getval(value), "__cuda_array_interface__")
+    """True for arrays that live on a CUDA device (numba, CuPy, PyTorch CUDA).
+
+    Numba's CUDA simulator arrays count too (they mark themselves with
+    ``__cuda_ndarray__``), so the GPU path is tested without a GPU.
+    """
+    value = getval(value)
+    return hasattr(value, "__cuda_array_interface__") or bool(
+        getattr(value, "__cuda_ndarray__", False))
 
 
 def cuda_backend():

@@ -39,9 +39,11 @@ PADDING_MODES = {
 
 def float_dtype(name, value):
     """The floating dtype of an array argument, or a ``TypeError`` naming it."""
-    dtype = getattr(getval(value), "dtype", None)
+    value = getval(value)
+    interface = getattr(value, "__cuda_array_interface__", None)
+    dtype = np.dtype(interface["typestr"]) if interface else getattr(value, "dtype", None)
     if dtype is None:
-        dtype = np.asarray(getval(value)).dtype
+        dtype = np.asarray(value).dtype
         if dtype.kind in "biu":
             return np.dtype(np.float64)
     dtype = np.dtype(dtype)
