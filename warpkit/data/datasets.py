@@ -252,15 +252,15 @@ def make_dataset(name, seed=0, image_size=None):
     the split is the same for every set and seed), then distorted (see
     :mod:`warpkit.data.distortions`):
 
-    ======== ===== ===============================================================
-    name     size  distortion
-    ======== ===== ===============================================================
-    ``R``    28    rotation in [-90, 90] degrees
-    ``RTS``  42    rotation in [-45, 45], scale in [0.7, 1.2], random place in 42x42
-    ``P``    28    scale in [0.75, 1], corners moved by N(0, 5 px): projective
-    ``E``    28    scale in [0.75, 1], 4x4 thin-plate spline points moved by N(0, 1.5 px)
-    cluttered 60   random place in 60x60 with six 6x6 fragments of other digits
-    ======== ===== ===============================================================
+    ============= ===== ==========================================================================
+    name          size  distortion
+    ============= ===== ==========================================================================
+    ``R``         28    rotation in [-90, 90] degrees
+    ``RTS``       42    rotation in [-45, 45], scale in [0.7, 1.2], random place in 42x42
+    ``P``         28    scale in [0.75, 1], corners moved by N(0, 5 px): projective
+    ``E``         28    scale in [0.75, 1], 4x4 thin-plate spline points moved by N(0, 1.5 px)
+    ``cluttered`` 60    random place in 60x60 with six 6x6 fragments of other digits
+    ============= ===== ==========================================================================
 
     Parameters
     ----------
