@@ -47,7 +47,7 @@ def parse_args(argv):
                         help="run only benchmarks whose name (or 'name[workload]') contains "
                              "PATTERN or matches it as a wildcard; repeatable. Compile times "
                              "are 'compile', scaling curves 'scaling.size', 'scaling.batch', "
-                             "'scaling.channels', 'scaling.threads'")
+                             "'scaling.channels', 'scaling.threads', the GPU check 'gpu'")
     parser.add_argument("--threads", default="2",
                         help="comma-separated thread counts for the operation tables "
                              "(default 2; the thread-scaling table always runs 1 and 2)")
@@ -209,11 +209,21 @@ def main(argv=None):
         log(report.console_scaling(kind, scaling_result[kind]))
     set_threads(max(args.thread_counts))
 
+    gpu_result = None
+    if selected(args, "gpu"):
+        from . import gpu
+
+        gpu_result = gpu.measure(quick=args.quick)
+        meta["gpu"] = {"available": gpu_result.get("available", False)}
+        log(f"gpu: {gpu_result['output'][-3000:]}")
+
     meta["seconds"] = time.perf_counter() - started
-    paths = report.write(args.out, meta, results, compile_result, scaling_result)
+    paths = report.write(args.out, meta, results, compile_result, scaling_result, gpu_result)
     with open(os.path.join(args.out, "results.json"), "w") as handle:
         json.dump({"meta": meta, "results": results, "compile": compile_result,
-                   "scaling": scaling_result}, handle, indent=1, default=str)
+                   "scaling": scaling_result, "gpu": gpu_result}, handle, indent=1,
+                  default=str)
+    log(report.console_summary(meta, results, compile_result))
     log(f"wrote {', '.join(paths)} and {os.path.join(args.out, 'results.json')} "
         f"in {meta['seconds']:.0f} s")
 

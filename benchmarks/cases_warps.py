@@ -379,15 +379,15 @@ def _tps_forward_backward(work, k):
 
 register("warp_affine.forward", "warps", wl.ALL_WORKLOADS,
          doc="fused affine warp forward, bilinear")(_affine_forward)
-register("warp_affine.forward.bicubic", "warps", wl.WITHOUT_HUGE,
+register("warp_affine.forward.bicubic", "warps", wl.MODERATE,
          doc="fused affine warp forward, bicubic")(
     lambda work: _affine_forward(work, "bicubic"))
 register("warp_affine.forward_backward", "warps", wl.ALL_WORKLOADS,
          doc="fused affine warp forward + gradients w.r.t. input and theta")(
     _affine_forward_backward)
-register("warp_perspective.forward", "warps", wl.WITHOUT_HUGE,
+register("warp_perspective.forward", "warps", wl.MODERATE,
          doc="fused projective warp forward, bilinear")(_perspective_forward)
-register("warp_perspective.forward_backward", "warps", wl.WITHOUT_HUGE,
+register("warp_perspective.forward_backward", "warps", wl.MODERATE,
          doc="fused projective warp forward + gradients w.r.t. input and H")(
     _perspective_forward_backward)
 for _k in TPS_KS:

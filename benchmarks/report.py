@@ -277,7 +277,20 @@ def _compile_lines(result):
     return lines
 
 
-def write(out_dir, meta, results, compile_result, scaling_result):
+def console_summary(meta, results, compile_result):
+    """The targets and the sampler table, printed at the end of a run."""
+    threads = 2 if 2 in meta["thread_counts"] else max(meta["thread_counts"])
+    lines = ["", "Targets:"] + target_checks.markdown(results, compile_result, meta)
+    sampler = _sampler_table(results, threads)
+    if sampler:
+        lines += ["", f"Sampler, warpkit vs torch grid_sample ({threads} threads):"] + sampler
+    compile_lines = _compile_lines(compile_result)
+    if compile_lines:
+        lines += compile_lines
+    return "\n".join(lines)
+
+
+def write(out_dir, meta, results, compile_result, scaling_result, gpu_result=None):
     """Write ``report.md`` and the scaling PNGs into ``out_dir``; returns the paths."""
     paths = []
     lines = ["# warpkit benchmarks", ""]
@@ -293,38 +306,54 @@ def write(out_dir, meta, results, compile_result, scaling_result):
         "",
         "## Method",
         "",
+        "- Reproduce: `pip install -e .[bench]`, then the command above "
+        "(`python -m benchmarks --help` lists the options; `--only PATTERN` runs a subset).",
         "- Every operation runs in this one process; all contenders of an operation are timed "
         "interleaved (run 1 of each, then run 2 of each, ...) after one or two warm-up calls; "
-        f"times are medians of {meta['repeat']} runs (min – max beside them). Calls under 2 ms "
-        "are looped inside one timing sample and divided (as `timeit` does). Anchors whose "
-        "single call would take the run past a few seconds get fewer runs (at least 3; the "
-        "runs column says how many); warpkit and PyTorch always get the full count.",
+        + (f"times are medians of {meta['repeat']} runs (min – max beside them). "
+           if not meta["quick"] else "quick mode reports the single warm-up call. ")
+        + "Calls under 2 ms are looped inside one timing sample and divided (as `timeit` "
+        "does). warpkit's subject and PyTorch always get the full number of runs; the other "
+        "anchors (warpkit unfused, OpenCV, SciPy, Kornia, the floor) get fewer when one call "
+        "takes long (at least 3 runs, about 2 s each in all); the runs column says how many.",
         "- **ratio** = contender's time / warpkit's time: above 1 means warpkit is faster. "
         "**Mpix/s** = output pixels (N·Ho·Wo) per second.",
         "- Data: float32, NCHW, output size = input size, a non-trivial affine map per image "
         "(rotation ≈ 15°, scale 0.9, shift; slightly different per image), "
         "`padding_mode=\"zeros\"`, `align_corners=False`; projective = that plus a small "
         "perspective; splines = K control points on a √K×√K grid, jittered targets.",
+        "- Workloads: DESIGN.md §7's four (N=64 C=1 28², N=32 C=3 224², N=1 C=3 2048², "
+        "N=8 C=32 64²), one 4096² RGB image and a batch of 256 RGB 32² images. To keep the "
+        "suite under ten minutes on two cores, the 4096² image runs the bilinear sampler, "
+        "the affine warp and the grid generators only; the bicubic affine warp and the "
+        "projective warp run on the four workloads below a few million pixels; splines run "
+        "where N·Ho·Wo·K ≤ 20M kernel terms; SciPy where the output has ≤ 16M elements. "
+        "Each left-out pair is listed under *Skipped* with its reason.",
         f"- Threads: {', '.join(str(t) for t in meta['thread_counts'])} for the operation "
         "tables (the \"thr\" column), 1 and 2 in the thread-scaling table. "
         "warpkit's thread count is `numba.set_num_threads` (warpkit splits each call into that "
         "many row chunks, see `warpkit/_threads.py`); PyTorch's `torch.set_num_threads`; "
-        "OpenCV's `cv2.setNumThreads`; SciPy's ndimage and the NumPy floor are single-threaded.",
+        "OpenCV's `cv2.setNumThreads`; NumPy's BLAS via `threadpoolctl`; SciPy's ndimage and "
+        "the NumPy floor are single-threaded.",
         "- OpenCV works on one HWC image per call: the batch is converted to NHWC once, "
         "outside the timing, and the timed code loops over the batch writing into a "
         "preallocated NHWC output. OpenCV has no gradients (forward only). OpenCV quantizes "
-        "coordinates to 1/32 pixel, hence its max abs diff.",
+        "coordinates to 1/32 pixel, hence its max abs diff; its cubic modes take at most 4 "
+        "channels.",
         "- SciPy works on one 2-D array per call: the timed code loops over N·C; "
         "`mode=\"grid-constant\"` is warpkit's zeros padding; order 3 is a cubic B-spline "
         "(with its prefilter), not the Keys kernel of `bicubic`, so its values differ.",
+        "- Kornia's TPS is timed as a speed anchor only: its spline convention differs "
+        "(DESIGN.md §4), so its values are not compared.",
         "- Memory floor: the time NumPy needs to read the input (and the grid) once and write "
         "the output once (`np.copyto`, one thread).",
-        "- Peak memory: **(t)** = `tracemalloc` peak during one call (NumPy's allocations, "
-        "output included: warpkit, SciPy, the floor); **(r)** = rise of the process's "
-        "resident-set high-water mark (`VmHWM`, reset via `/proc/self/clear_refs`) during one "
-        "call, with glibc serving every block above 64 KiB by a fresh mmap so that reused heap "
-        "pages do not hide allocations (PyTorch, OpenCV, Kornia allocate outside Python's "
-        "allocators, so tracemalloc cannot see them).",
+        "- Peak memory, from one extra untimed call: **(t)** = `tracemalloc` peak during the "
+        "call (NumPy's allocations, output included: warpkit); **(r)** = rise of the "
+        "process's resident-set high-water mark (`VmHWM`, reset via `/proc/self/clear_refs`) "
+        "during the call, after `malloc_trim` and with glibc serving every block above "
+        "64 KiB by a fresh mmap, so that reused heap pages do not hide allocations (PyTorch "
+        "and Kornia allocate outside Python's allocators, where tracemalloc cannot see them). "
+        "Not measured for OpenCV, SciPy and the floor, which allocate their output only.",
         "- max abs diff: largest difference from warpkit's result where both give the same "
         "array (a check that the anchors compute the same warp).",
     ]
@@ -356,6 +385,15 @@ def write(out_dir, meta, results, compile_result, scaling_result):
                             else f" ({result['threads']} threads; ratio = torch / warpkit)")
             lines += [f"Bilinear forward and backward{threads_note}.", ""]
             lines += _scaling_table(kind, result)
+
+    if gpu_result is not None:
+        lines += ["", "## GPU", ""]
+        if gpu_result.get("available"):
+            lines += ["Output of `python benchmarks/gpu_check.py` (exit status "
+                      f"{gpu_result.get('returncode')}):", "", "```",
+                      gpu_result["output"].rstrip(), "```"]
+        else:
+            lines.append(gpu_result["output"].rstrip() + ".")
 
     lines += ["", "## Every operation", ""]
     lines += _operation_tables(results)

@@ -100,10 +100,12 @@ def collect(results, compile_result, meta):
     _memory_target(c, fb)
     _spline_accuracy_target(c, results)
 
+    gpu = meta.get("gpu") or {}
     c.add(4, "CUDA targets (forward/backward ≥ 1× torch CUDA, fused ≥ 2×, deterministic "
              "≤ 1.5× atomic)",
-          "not measured by this suite: no GPU here; `benchmarks/gpu_check.py` measures them "
-          "on a GPU", None)
+          "measured by `benchmarks/gpu_check.py`: see the GPU section" if gpu.get("available")
+          else "not measured: no CUDA GPU here; `benchmarks/gpu_check.py` measures them on a "
+               "GPU", None)
 
     _training_target(c, results)
 

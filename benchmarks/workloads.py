@@ -50,6 +50,9 @@ ALL_WORKLOADS = DESIGN_WORKLOADS + ("n1c3-4096", "n256c3-32")
 #: operations leave that one out (it alone would take minutes at 7 runs); the
 #: bilinear sampler, the affine warp and the grids run on it.
 WITHOUT_HUGE = DESIGN_WORKLOADS + ("n256c3-32",)
+#: The workloads of at most a few million pixels: the bicubic affine warp and
+#: the projective warp run on these only.
+MODERATE = ("n64c1-28", "n32c3-224", "n8c32-64", "n256c3-32")
 
 _FULL = {
     "n64c1-28": Workload("n64c1-28", 64, 1, 28, 28),
