@@ -24,12 +24,17 @@ from . import _fused_math
 from .cpu import pixel_math
 
 fused_math = _fused_math.build(numba.njit(**CPU_DEVICE_JIT_OPTIONS), pixel_math)
-_affine_pixel = fused_math.affine_pixel
-_affine_backward_pixel = fused_math.affine_backward_pixel
-_projective_pixel = fused_math.projective_pixel
-_projective_backward_pixel = fused_math.projective_backward_pixel
-_spline_pixel = fused_math.spline_pixel
-_spline_backward_pixel = fused_math.spline_backward_pixel
+# The loops call the coordinate and gradient pieces and the sampler directly
+# (rather than the composed ``*_pixel`` entries, which the CUDA kernels use):
+# one call level less per pixel, which LLVM then inlines.
+_sample_pixel = pixel_math.sample_pixel
+_backward_pixel = pixel_math.backward_pixel
+_affine_point = fused_math.affine_point
+_affine_accumulate = fused_math.affine_accumulate
+_projective_point = fused_math.projective_point
+_projective_accumulate = fused_math.projective_accumulate
+_spline_point = fused_math.spline_point
+_spline_accumulate = fused_math.spline_accumulate
 
 
 @numba.njit(**CPU_JIT_OPTIONS)
@@ -42,8 +47,8 @@ def warp_affine_forward(inp, theta, xs, ys, mode, padding_mode, align_corners, o
         h = row - n * out_height
         y = ys[h]
         for w in range(xs.shape[0]):
-            _affine_pixel(inp, theta, n, h, w, xs[w], y, mode, padding_mode, align_corners,
-                          out)
+            gx, gy = _affine_point(theta, n, xs[w], y)
+            _sample_pixel(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w)
 
 
 @numba.njit(**CPU_JIT_OPTIONS)
@@ -57,8 +62,11 @@ def warp_affine_backward(inp, theta, xs, ys, grad_out, mode, padding_mode, align
         y = ys[h]
         acc_n = acc[n]
         for w in range(xs.shape[0]):
-            _affine_backward_pixel(inp, theta, grad_out, n, h, w, xs[w], y, mode,
-                                   padding_mode, align_corners, grad_inp, 1.0, acc_n)
+            x = xs[w]
+            gx, gy = _affine_point(theta, n, x, y)
+            dgx, dgy = _backward_pixel(inp, grad_out, n, h, w, gx, gy, mode, padding_mode,
+                                       align_corners, grad_inp, 1.0)
+            _affine_accumulate(acc_n, x, y, dgx, dgy)
 
 
 @numba.njit(**CPU_JIT_OPTIONS)
@@ -71,8 +79,8 @@ def warp_perspective_forward(inp, hom, xs, ys, mode, padding_mode, align_corners
         h = row - n * out_height
         y = ys[h]
         for w in range(xs.shape[0]):
-            _projective_pixel(inp, hom, n, h, w, xs[w], y, mode, padding_mode, align_corners,
-                              out)
+            gx, gy, _ = _projective_point(hom, n, xs[w], y)
+            _sample_pixel(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w)
 
 
 @numba.njit(**CPU_JIT_OPTIONS)
@@ -86,8 +94,11 @@ def warp_perspective_backward(inp, hom, xs, ys, grad_out, mode, padding_mode, al
         y = ys[h]
         acc_n = acc[n]
         for w in range(xs.shape[0]):
-            _projective_backward_pixel(inp, hom, grad_out, n, h, w, xs[w], y, mode,
-                                       padding_mode, align_corners, grad_inp, 1.0, acc_n)
+            x = xs[w]
+            gx, gy, wh = _projective_point(hom, n, x, y)
+            dgx, dgy = _backward_pixel(inp, grad_out, n, h, w, gx, gy, mode, padding_mode,
+                                       align_corners, grad_inp, 1.0)
+            _projective_accumulate(acc_n, x, y, wh, gx, gy, dgx, dgy)
 
 
 @numba.njit(**CPU_JIT_OPTIONS)
@@ -105,8 +116,8 @@ def warp_spline_forward(inp, coef, centres, xs, ys, mode, padding_mode, align_co
         cn = 0 if shared else n
         y = ys[h]
         for w in range(xs.shape[0]):
-            _spline_pixel(inp, coef, centres, n, cn, h, w, xs[w], y, mode, padding_mode,
-                          align_corners, out)
+            gx, gy = _spline_point(coef, centres, n, cn, xs[w], y)
+            _sample_pixel(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w)
 
 
 @numba.njit(**CPU_JIT_OPTIONS)
@@ -124,6 +135,9 @@ def warp_spline_backward(inp, coef, centres, xs, ys, grad_out, mode, padding_mod
         acc_coef_n = acc_coef[n]
         acc_centres_n = acc_centres[cn]
         for w in range(xs.shape[0]):
-            _spline_backward_pixel(inp, coef, centres, grad_out, n, cn, h, w, xs[w], y, mode,
-                                   padding_mode, align_corners, grad_inp, 1.0, acc_coef_n,
-                                   acc_centres_n)
+            x = xs[w]
+            gx, gy = _spline_point(coef, centres, n, cn, x, y)
+            dgx, dgy = _backward_pixel(inp, grad_out, n, h, w, gx, gy, mode, padding_mode,
+                                       align_corners, grad_inp, 1.0)
+            _spline_accumulate(coef, centres, n, cn, x, y, dgx, dgy, acc_coef_n,
+                               acc_centres_n)
