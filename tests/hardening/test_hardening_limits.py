@@ -1,0 +1,94 @@
+"""Index arithmetic beyond 2**31 elements, and float32 against float64."""
+
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import as_strided
+
+import warpkit
+from warpkit._validate import physical_memory
+from warpkit.kernels import cpu
+from warpkit.kernels.chunks import plan_chunks, row_chunks
+
+BIG = 2**33 + 5
+
+
+def test_chunk_plans_are_exact_beyond_2_31_rows():
+    starts = row_chunks(BIG, 3)
+    assert starts.dtype == np.int64 and starts[-1] == BIG
+    assert np.all(np.diff(starts) >= BIG // 3)
+    starts, buffers, count = plan_chunks(2**20, 2**13 + 1, 3)
+    assert starts[-1] == 2**20 * (2**13 + 1) and count == 1
+    starts, buffers, count = plan_chunks(1, BIG, 2)
+    assert starts.tolist() == [0, (BIG + 1) // 2, BIG] and buffers.tolist() == [0, 1]
+
+
+@pytest.mark.slow  # compiles the kernel for non-contiguous arrays (~20 s cold, cached after)
+def test_kernel_row_arithmetic_beyond_2_31_rows():
+    """Rows n * H_out + h near 2**32, on zero-stride views that need no memory."""
+    batch, out_height = 2**20, 2**12
+    image = np.arange(16.0).reshape(1, 1, 4, 4)
+    inp = as_strided(image, (batch, 1, 4, 4), (0,) + image.strides[1:])
+    values = np.random.default_rng(0).uniform(-1, 1, (out_height, 1, 2))
+    grid = as_strided(values, (batch, out_height, 1, 2), (0,) + values.strides)
+    buffer = np.zeros(out_height)
+    out = as_strided(buffer, (batch, 1, out_height, 1), (0, 0, 8, 8), writeable=True)
+    rows = batch * out_height
+    cpu.grid_sample_forward(inp, grid, 0, 0, False, out, rows - out_height, rows)
+    expected = warpkit.grid_sample(image, values[None])[0, 0, :, 0]
+    np.testing.assert_array_equal(buffer, expected)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif((physical_memory() or 0) < 60 * 2**30, reason="needs >= 60 GiB of memory")
+def test_real_arrays_beyond_2_31_elements():
+    # An input of 2**31 + 2 * 46341 elements: read its last pixels through the sampler.
+    side = 46342
+    image = np.zeros((1, 1, side, side), dtype=np.float32)
+    assert image.size > 2**31
+    image[0, 0, -1, -3:] = [1.0, 2.0, 3.0]
+    corner = [[[[(2 * x + 1) / side - 1, 1 - 1 / side] for x in (side - 3, side - 2, side - 1)]]]
+    out = warpkit.grid_sample(image, np.array(corner, dtype=np.float32))
+    np.testing.assert_array_equal(out[0, 0, 0], [1.0, 2.0, 3.0])
+    out = warpkit.warp_affine(image, np.eye(2, 3)[None], size=(2, 3))
+    assert np.isfinite(out).all()
+    del image, out
+    # An output of more than 2**31 elements: every row and column written correctly.
+    small = np.arange(4.0, dtype=np.float32).reshape(1, 1, 2, 2)
+    width = 2**31 // 3 + 7
+    out = warpkit.warp_affine(small, np.eye(2, 3)[None], size=(3, width), mode="nearest",
+                              padding_mode="border")
+    assert out.size > 2**31
+    assert out[0, 0, -1, 0] == 2.0 and out[0, 0, -1, -1] == 3.0 and out[0, 0, 0, -1] == 1.0
+
+
+# ------------------------------------------------------------- float32 vs float64
+
+#: float32 results are within this of the float64 result, relative to max |input|
+#: (the arithmetic runs in float64 whatever the dtype: only loads/stores round).
+FLOAT32_TOLERANCE = 1e-6
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_float32_stays_close_to_float64(mode, padding_mode, align_corners):
+    rng = np.random.default_rng(3)
+    image = rng.uniform(-100, 100, (2, 2, 9, 11))
+    grid = rng.uniform(-1.3, 1.3, (2, 7, 8, 2)).astype(np.float32)  # exact in both dtypes
+    theta = np.eye(2, 3)[None] + rng.uniform(-0.3, 0.3, (2, 2, 3))
+    options = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    scale = np.abs(image).max()
+    pairs = [
+        (warpkit.grid_sample(image.astype(np.float32), grid, **options),
+         warpkit.grid_sample(image, grid.astype(np.float64), **options)),
+        (warpkit.warp_affine(image.astype(np.float32), theta, **options),
+         warpkit.warp_affine(image, theta, **options)),
+    ]
+    grads32 = warpkit.grid_sample_vjp(image.astype(np.float32), grid, pairs[0][0], **options)
+    grads64 = warpkit.grid_sample_vjp(image, grid.astype(np.float64), pairs[0][1], **options)
+    for got, want in pairs:
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=0, atol=FLOAT32_TOLERANCE * scale)
+    np.testing.assert_allclose(grads32[0], grads64[0], rtol=0,
+                               atol=FLOAT32_TOLERANCE * 20 * scale * np.abs(grads64[0]).max()
+                               / scale)
