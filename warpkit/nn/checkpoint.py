@@ -117,7 +117,7 @@ def load_checkpoint(path, like=None, *, return_metadata=False):
     >>> nn.load_checkpoint(path, like={"w": np.zeros((3, 2))})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: checkpoint ... does not match the model: 'w' has shape (2, 3) in the checkpoint but (3, 2) in the model
+    ValueError: checkpoint ... 'w' has shape (2, 3) in the checkpoint but (3, 2) in the model
     """
     path = os.fspath(path)
     if not os.path.exists(path):

@@ -283,7 +283,7 @@ defvjp(_max_pool, _max_pool_vjp)
 
 
 def max_pool(x, size=2, *, name="max_pool"):
-    """Non-overlapping ``size x size`` max pooling (rows/columns that do not fill a window are dropped).
+    """Non-overlapping ``size x size`` max pooling; a last partial row/column is dropped.
 
     The gradient goes to the first maximum of each window.
 
@@ -333,7 +333,7 @@ defvjp(relu, lambda ans, x: lambda g: g * (ans > 0))
 
 
 def dropout(x, rate, rng):
-    """Inverted dropout: zero each value with probability ``rate``, scale the rest by ``1 / (1 - rate)``.
+    """Inverted dropout: zero values with probability ``rate``, scale the rest by ``1/(1-rate)``.
 
     Parameters
     ----------

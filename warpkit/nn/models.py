@@ -123,10 +123,11 @@ class Model:
         h, _ = self.transformed(params, x)
         net = params["net"]
         if self.kind == "cnn":
-            h = max_pool(relu(conv2d(net[0], h, name=f"{self.name} conv1")), 2,
-                         name=f"{self.name} pool1")
-            h = max_pool(relu(conv2d(net[1], h, name=f"{self.name} conv2")), 2,
-                         name=f"{self.name} pool2")
+            # relu(max_pool(.)) == max_pool(relu(.)), on a quarter of the values.
+            h = relu(max_pool(conv2d(net[0], h, name=f"{self.name} conv1"), 2,
+                              name=f"{self.name} pool1"))
+            h = relu(max_pool(conv2d(net[1], h, name=f"{self.name} conv2"), 2,
+                              name=f"{self.name} pool2"))
             h = relu(dense(net[2], flatten(h), name=f"{self.name} dense1"))
             h = dropout(h, self.dropout_rate, rng)
             return dense(net[3], h, name=f"{self.name} output dense")

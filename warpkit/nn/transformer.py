@@ -211,26 +211,15 @@ class SpatialTransformer:
         return offsets + self.control_points.astype(np.float32)
 
     def warp(self, x, theta):
-        """Warp ``x`` with transform parameters ``theta`` to ``output_size``."""
-        n, c = np.shape(x)[:2]
-        size = (n, c) + self.output_size
+        """Warp ``x`` with transform parameters ``theta`` to ``output_size`` (fused warps)."""
         options = dict(mode=self.mode, padding_mode=self.padding_mode,
                        align_corners=self.align_corners)
         if self.transform in ("affine", "attention"):
-            if hasattr(warpkit, "warp_affine"):
-                return warpkit.warp_affine(x, theta, size=self.output_size, **options)
-            return warpkit.grid_sample(x, warpkit.affine_grid(theta, size, self.align_corners),
-                                       **options)
+            return warpkit.warp_affine(x, theta, size=self.output_size, **options)
         if self.transform == "projective":
-            if hasattr(warpkit, "warp_perspective"):
-                return warpkit.warp_perspective(x, theta, size=self.output_size, **options)
-            grid = warpkit.perspective_grid(theta, size, self.align_corners)
-            return warpkit.grid_sample(x, grid, **options)
+            return warpkit.warp_perspective(x, theta, size=self.output_size, **options)
         control = self.control_points.astype(np.float32)
-        if hasattr(warpkit, "warp_tps"):
-            return warpkit.warp_tps(x, control, theta, size=self.output_size, **options)
-        grid = warpkit.tps_grid(control, theta, size, align_corners=self.align_corners)
-        return warpkit.grid_sample(x, grid, **options)
+        return warpkit.warp_tps(x, control, theta, size=self.output_size, **options)
 
     def __call__(self, params, x):
         """Transform ``x``; returns ``(output, transform_params)``.
