@@ -23,6 +23,7 @@ from autograd.extend import defvjp, defvjp_argnums, primitive
 from autograd.tracer import getval
 
 from . import _validate
+from ._device import check_same_device, cuda_backend
 from ._threads import run_chunks, threads_for
 from .coords import normalized_base_coordinates
 from .kernels import cpu_fused
@@ -223,6 +224,9 @@ def warp_affine(input, theta, size=None, mode="bilinear", padding_mode="zeros",
            [ 9., 10., 11.,  0.],
            [13., 14., 15.,  0.]])
     """
+    if check_same_device(input=input, theta=theta):
+        return cuda_backend().warp_affine(input, theta, size, mode, padding_mode,
+                                          align_corners)
     args = WarpArgs(input, size, mode, padding_mode, align_corners)
     theta = _parameters("theta", theta, (2, 3), args.input_shape[0])
     return _run_forward(cpu_fused.warp_affine_forward, input, (theta,), args)
@@ -258,6 +262,9 @@ def warp_affine_vjp(input, theta, grad_output, size=None, mode="bilinear",
     array([[0., 0., 4.],
            [0., 0., 8.]])
     """
+    if check_same_device(input=input, theta=theta, grad_output=grad_output):
+        return cuda_backend().warp_affine_vjp(input, theta, grad_output, size, mode,
+                                              padding_mode, align_corners)
     args = WarpArgs(input, size, mode, padding_mode, align_corners)
     theta_dtype = _validate.float_dtype("theta", theta)
     theta64 = _parameters("theta", theta, (2, 3), args.input_shape[0])
@@ -314,6 +321,9 @@ def warp_perspective(input, homography, size=None, mode="bilinear", padding_mode
     ...                warpkit.warp_affine(image, np.array([[[1.0, 0, 0.5], [0, 1.0, 0]]])))
     True
     """
+    if check_same_device(input=input, homography=homography):
+        return cuda_backend().warp_perspective(input, homography, size, mode, padding_mode,
+                                               align_corners)
     args = WarpArgs(input, size, mode, padding_mode, align_corners)
     hom = _parameters("homography", homography, (3, 3), args.input_shape[0])
     return _run_forward(cpu_fused.warp_perspective_forward, input, (hom,), args)
@@ -350,6 +360,9 @@ def warp_perspective_vjp(input, homography, grad_output, size=None, mode="biline
            [0., 0., 8.],
            [0., 0., 0.]])
     """
+    if check_same_device(input=input, homography=homography, grad_output=grad_output):
+        return cuda_backend().warp_perspective_vjp(input, homography, grad_output, size, mode,
+                                                   padding_mode, align_corners)
     args = WarpArgs(input, size, mode, padding_mode, align_corners)
     dtype = _validate.float_dtype("homography", homography)
     hom = _parameters("homography", homography, (3, 3), args.input_shape[0])
@@ -417,6 +430,10 @@ def warp_spline(input, coefficients, control_points, size=None, mode="bilinear",
     >>> np.allclose(warp_spline(image, coefficients, controls), image)
     True
     """
+    if check_same_device(input=input, coefficients=coefficients,
+                         control_points=control_points):
+        return cuda_backend().warp_spline(input, coefficients, control_points, size, mode,
+                                          padding_mode, align_corners)
     args = WarpArgs(input, size, mode, padding_mode, align_corners)
     coef, centres = _spline_parameters(coefficients, control_points, args.input_shape[0])
     return _run_forward(cpu_fused.warp_spline_forward, input, (coef, centres), args)
@@ -455,6 +472,11 @@ def warp_spline_vjp(input, coefficients, control_points, grad_output, size=None,
     >>> [g.shape for g in grads]
     [(1, 1, 4, 4), (1, 7, 2), (4, 2)]
     """
+    if check_same_device(input=input, coefficients=coefficients,
+                         control_points=control_points, grad_output=grad_output):
+        return cuda_backend().warp_spline_vjp(input, coefficients, control_points,
+                                              grad_output, size, mode, padding_mode,
+                                              align_corners)
     args = WarpArgs(input, size, mode, padding_mode, align_corners)
     coef_dtype = _validate.float_dtype("coefficients", coefficients)
     centre_dtype = _validate.float_dtype("control_points", control_points)
@@ -525,6 +547,10 @@ def warp_tps(input, control_points, target_points, size=None, regularization=0.0
     """
     from .tps import solve_spline
 
+    if check_same_device(input=input, control_points=control_points,
+                         target_points=target_points):
+        return cuda_backend().warp_tps(input, control_points, target_points, size,
+                                       regularization, mode, padding_mode, align_corners)
     args = WarpArgs(input, size, mode, padding_mode, align_corners)
     coefficients = solve_spline(control_points, target_points, regularization)
     if coefficients.shape[0] != args.input_shape[0]:
