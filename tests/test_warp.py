@@ -305,3 +305,23 @@ def test_second_order_derivatives_fail_clearly():
 
     with pytest.raises(NotImplementedError, match="second-order"):
         grad(first)(random_theta(np.random.default_rng(12), 1))
+
+
+@settings(max_examples=20, deadline=None)
+@given(case=st.sampled_from(list(CASES)), mode=st.sampled_from(MODES),
+       padding_mode=st.sampled_from(PADDINGS), align_corners=st.booleans(),
+       seed=st.integers(0, 2**16), batch=st.integers(1, 3))
+def test_fused_equals_unfused_for_random_parameters(case, mode, padding_mode, align_corners,
+                                                     seed, batch):
+    rng = np.random.default_rng(seed)
+    image = rng.standard_normal((batch, 2, 5, 6))
+    fused, unfused, params = CASES[case](rng, batch)
+    opt = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    np.testing.assert_allclose(fused(image, *params, **opt), unfused(image, *params, **opt),
+                               rtol=0, atol=1e-12)
+    weights = rng.standard_normal((batch, 2, 4, 5))
+    argnums = tuple(range(1 + len(params)))
+    got = grad(lambda *a: anp.sum(fused(*a, **opt) * weights), argnums)(image, *params)
+    want = grad(lambda *a: anp.sum(unfused(*a, **opt) * weights), argnums)(image, *params)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-10 * max(1.0, np.abs(w).max()))
