@@ -89,6 +89,8 @@ def register(name, group, workloads, doc=""):
     """Decorator: register ``build(workload) -> Case`` under ``name`` for ``workloads`` (keys)."""
 
     def decorate(build):
+        # a module run as a script and imported again registers twice: keep one
+        _REGISTRY[:] = [bench for bench in _REGISTRY if bench.name != name]
         _REGISTRY.append(Benchmark(name, group, build, tuple(workloads), doc))
         return build
 
