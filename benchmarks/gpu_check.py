@@ -143,6 +143,7 @@ def check_grid_sample(checks, tiny):
 
 def check_fused(checks, tiny):
     import warpkit
+    import warpkit.tps
     from numba import cuda
     from warpkit import warp
     from warpkit.kernels import cuda_ops
@@ -152,7 +153,7 @@ def check_fused(checks, tiny):
         return
     rng = np.random.default_rng(1)
     if tiny:
-        cases = [("bilinear", "zeros", False, np.float64), ("bicubic", "border", True, np.float32)]
+        cases = [("bicubic", "border", True, np.float64)]
         shape, out_size = (2, 2, 4, 5), (3, 7)
     else:
         cases = [(m, p, a, d) for d in (np.float32, np.float64) for m in MODES
@@ -164,30 +165,38 @@ def check_fused(checks, tiny):
         hom = np.concatenate([theta, np.zeros((shape[0], 1, 3), dtype)], axis=1)
         hom[:, 2] = [0.05, -0.05, 1.0]
         options = dict(mode=mode, padding_mode=padding, align_corners=align)
+        controls = warpkit.control_point_grid(4) + rng.normal(0, 0.02, (4, 2))
+        targets = controls[None] + rng.normal(0, 0.1, (shape[0], 4, 2))
+        coef = np.ascontiguousarray(warpkit.tps.solve_spline(controls, targets))
         d_image, d_grad = cuda.to_device(image), cuda.to_device(grad_output)
         for kind, params, forward, vjp in [
-            ("affine", theta, warp.warp_affine, warp.warp_affine_vjp),
-            ("perspective", hom, warp.warp_perspective, warp.warp_perspective_vjp),
+            ("affine", (theta,), warp.warp_affine, warp.warp_affine_vjp),
+            ("perspective", (hom,), warp.warp_perspective, warp.warp_perspective_vjp),
+            ("spline", (coef, controls), warp.warp_spline, warp.warp_spline_vjp),
         ]:
             name = f"warp_{kind} {mode}/{padding}/align={align}/{np.dtype(dtype).name}"
-            d_params = cuda.to_device(params)
+            d_params = [cuda.to_device(np.ascontiguousarray(p)) for p in params]
             run_forward = getattr(cuda_ops, f"warp_{kind}")
             run_vjp = getattr(cuda_ops, f"warp_{kind}_vjp")
-            out = run_forward(d_image, d_params, out_size, **options).copy_to_host()
-            checks.close(name + " forward", out, forward(image, params, out_size, **options),
+            out = run_forward(d_image, *d_params, out_size, **options).copy_to_host()
+            checks.close(name + " forward", out, forward(image, *params, out_size, **options),
                          dtype)
-            expected = vjp(image, params, grad_output, out_size, **options)
+            expected = vjp(image, *params, grad_output, out_size, **options)
             runs = []
             for deterministic in (True, True, False):
-                grads = [g.copy_to_host() for g in run_vjp(d_image, d_params, d_grad, out_size,
+                grads = [g.copy_to_host() for g in run_vjp(d_image, *d_params, d_grad,
+                                                           out_size,
                                                            deterministic=deterministic,
                                                            **options)]
                 path = "deterministic" if deterministic else "atomic"
                 checks.close(f"{name} grad_input ({path})", grads[0], expected[0], dtype)
-                checks.close(f"{name} grad_params ({path})", grads[1], expected[1], dtype)
+                for i in range(1, len(grads)):
+                    checks.close(f"{name} grad_params[{i}] ({path})", grads[i], expected[i],
+                                 dtype)
                 runs.append(grads)
             checks.identical(name + " deterministic grad_input", runs[0][0], runs[1][0])
-            checks.identical(name + " grad_params", runs[0][1], runs[1][1])
+            for i in range(1, len(runs[0])):
+                checks.identical(f"{name} grad_params[{i}]", runs[0][i], runs[1][i])
     del warpkit
 
 
