@@ -157,6 +157,53 @@ def build(jit, pixel_math, inline_jit=None):
                 acc_centres[k, 0] += pull * dx
                 acc_centres[k, 1] += pull * dy
 
+    @jit
+    def spline_point_basis(coef, centres, n, cn, x, y, basis):
+        """:func:`spline_point` that also keeps each kernel's ``U_k`` and ``log r2 + 1``.
+
+        ``basis`` (K, 2) is scratch space for :func:`spline_accumulate_basis`,
+        which then needs no logarithm of its own.
+        """
+        count = centres.shape[1]
+        gx = coef[n, count, 0] + coef[n, count + 1, 0] * x + coef[n, count + 2, 0] * y
+        gy = coef[n, count, 1] + coef[n, count + 1, 1] * x + coef[n, count + 2, 1] * y
+        for k in range(count):
+            dx = x - centres[cn, k, 0]
+            dy = y - centres[cn, k, 1]
+            r2 = dx * dx + dy * dy
+            u = 0.0
+            slope = 0.0
+            if r2 > 0.0:
+                log_r2 = math.log(r2)
+                u = 0.5 * r2 * log_r2
+                slope = log_r2 + 1.0
+                gx += coef[n, k, 0] * u
+                gy += coef[n, k, 1] * u
+            basis[k, 0] = u
+            basis[k, 1] = slope
+        return gx, gy
+
+    @jit
+    def spline_accumulate_basis(coef, centres, n, cn, x, y, dgx, dgy, basis, acc_coef,
+                                acc_centres):
+        """:func:`spline_accumulate` from the ``basis`` of :func:`spline_point_basis`."""
+        count = centres.shape[1]
+        if dgx == 0.0 and dgy == 0.0:
+            return
+        acc_coef[count, 0] += dgx
+        acc_coef[count, 1] += dgy
+        acc_coef[count + 1, 0] += dgx * x
+        acc_coef[count + 1, 1] += dgy * x
+        acc_coef[count + 2, 0] += dgx * y
+        acc_coef[count + 2, 1] += dgy * y
+        for k in range(count):
+            u = basis[k, 0]
+            acc_coef[k, 0] += dgx * u
+            acc_coef[k, 1] += dgy * u
+            pull = -(coef[n, k, 0] * dgx + coef[n, k, 1] * dgy) * basis[k, 1]
+            acc_centres[k, 0] += pull * (x - centres[cn, k, 0])
+            acc_centres[k, 1] += pull * (y - centres[cn, k, 1])
+
     # ----------------------------------------------------- per-pixel entries
 
     @inline_jit
@@ -213,6 +260,8 @@ def build(jit, pixel_math, inline_jit=None):
         projective_accumulate=projective_accumulate,
         spline_point=spline_point,
         spline_accumulate=spline_accumulate,
+        spline_point_basis=spline_point_basis,
+        spline_accumulate_basis=spline_accumulate_basis,
         affine_pixel=affine_pixel,
         affine_backward_pixel=affine_backward_pixel,
         projective_pixel=projective_pixel,

@@ -18,6 +18,7 @@ compiled specialization per image dtype.
 """
 
 import numba
+import numpy as np
 
 from .._config import CPU_DEVICE_JIT_OPTIONS, CPU_JIT_OPTIONS
 from . import _fused_math
@@ -34,7 +35,8 @@ _affine_accumulate = fused_math.affine_accumulate
 _projective_point = fused_math.projective_point
 _projective_accumulate = fused_math.projective_accumulate
 _spline_point = fused_math.spline_point
-_spline_accumulate = fused_math.spline_accumulate
+_spline_point_basis = fused_math.spline_point_basis
+_spline_accumulate_basis = fused_math.spline_accumulate_basis
 
 
 @numba.njit(**CPU_JIT_OPTIONS)
@@ -127,6 +129,7 @@ def warp_spline_backward(inp, coef, centres, xs, ys, grad_out, mode, padding_mod
     float64 accumulators ``acc_coef`` (N, K + 3, 2) and ``acc_centres`` (like ``centres``)."""
     out_height = ys.shape[0]
     shared = centres.shape[0] == 1
+    basis = np.empty((centres.shape[1], 2))  # U_k and log r2 + 1 of the current pixel
     for row in range(row_start, row_end):
         n = row // out_height
         h = row - n * out_height
@@ -136,8 +139,8 @@ def warp_spline_backward(inp, coef, centres, xs, ys, grad_out, mode, padding_mod
         acc_centres_n = acc_centres[cn]
         for w in range(xs.shape[0]):
             x = xs[w]
-            gx, gy = _spline_point(coef, centres, n, cn, x, y)
+            gx, gy = _spline_point_basis(coef, centres, n, cn, x, y, basis)
             dgx, dgy = _backward_pixel(inp, grad_out, n, h, w, gx, gy, mode, padding_mode,
                                        align_corners, grad_inp, 1.0)
-            _spline_accumulate(coef, centres, n, cn, x, y, dgx, dgy, acc_coef_n,
-                               acc_centres_n)
+            _spline_accumulate_basis(coef, centres, n, cn, x, y, dgx, dgy, basis, acc_coef_n,
+                                     acc_centres_n)
