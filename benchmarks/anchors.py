@@ -14,6 +14,7 @@ _INSTALL = {
     "cv2": "pip install opencv-python-headless",
     "scipy": "pip install scipy",
     "scipy.ndimage": "pip install scipy",
+    "scipy.interpolate": "pip install scipy",
     "kornia": "pip install kornia",
     "matplotlib": "pip install matplotlib",
 }
