@@ -185,10 +185,13 @@ def main(argv=None):
         from . import compile_times
 
         log("compile times (fresh subprocesses)...")
+        section_started = time.perf_counter()
         try:
             compile_result = compile_times.measure(quick=args.quick)
         except Exception as error:  # noqa: BLE001
             compile_result = {"error": f"{type(error).__name__}: {error}"}
+        meta.setdefault("section_seconds", {})["compile times"] = (
+            time.perf_counter() - section_started)
         log(report.console_compile(compile_result))
 
     scaling_result = {}
@@ -198,6 +201,7 @@ def main(argv=None):
         if not selected(args, f"scaling.{kind}", "scaling"):
             continue
         log(f"scaling.{kind}...")
+        section_started = time.perf_counter()
         try:
             scaling_result[kind] = scaling.measure(kind, quick=args.quick, repeat=args.repeat,
                                                    threads=max(args.thread_counts))
@@ -206,6 +210,8 @@ def main(argv=None):
         except Exception as error:  # noqa: BLE001
             scaling_result[kind] = {"error": f"{type(error).__name__}: {error}"}
             log(traceback.format_exc())
+        meta.setdefault("section_seconds", {})[f"scaling.{kind}"] = (
+            time.perf_counter() - section_started)
         log(report.console_scaling(kind, scaling_result[kind]))
     set_threads(max(args.thread_counts))
 

@@ -360,6 +360,14 @@ def write(out_dir, meta, results, compile_result, scaling_result, gpu_result=Non
         "- max abs diff: largest difference from warpkit's result where both give the same "
         "array (a check that the anchors compute the same warp).",
     ]
+    spent = {}
+    for record in results:
+        key = f"{record['group']} on {record['size']}"
+        spent[key] = spent.get(key, 0.0) + record.get("seconds", 0.0)
+    spent.update(meta.get("section_seconds", {}))
+    if spent:
+        lines += ["- Where the run's time went: " + ", ".join(
+            f"{name} {seconds:.0f} s" for name, seconds in spent.items()) + "."]
     if meta.get("notes"):
         lines += [""] + [f"- Note: {note}" for note in meta["notes"]]
 
