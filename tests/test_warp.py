@@ -242,10 +242,11 @@ def test_gradients_are_bit_identical_across_runs(function, params):
             assert np.array_equal(a, b)
 
 
-def test_spline_gradients_are_bit_identical_across_runs():
+@pytest.mark.parametrize("batch", [1, 3])  # 3: shared centres, loops over output rows
+def test_spline_gradients_are_bit_identical_across_runs(batch):
     rng = np.random.default_rng(9)
-    image = rng.standard_normal((1, 1, 120, 140))
-    controls, targets = random_spline(rng, 1, 16)
+    image = rng.standard_normal((batch, 1, 120, 140))
+    controls, targets = random_spline(rng, batch, 16)
     coefficients = solve_spline(controls, targets)
     grad_output = rng.standard_normal(image.shape)
     first = warp_spline_vjp(image, coefficients, controls, grad_output)

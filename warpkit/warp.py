@@ -108,13 +108,15 @@ def _parameters(name, value, layout, batch):
     return _validate.for_kernel(array, np.float64)
 
 
-def _run_forward(kernel, input, params, args):
+def _run_forward(kernel, input, params, args, by_sample=True):
+    """Run a forward kernel over chunks of rows ``n * H_out + h`` (or of output rows
+    ``h`` alone, for kernels that visit every sample of a row: ``by_sample=False``)."""
     out = np.empty(args.output_shape, dtype=args.dtype)
     if out.size == 0:
         return out
     input = _validate.for_kernel(input, args.dtype)
     batch, _, out_height, _ = args.output_shape
-    bounds = row_chunks(batch * out_height, args.threads())
+    bounds = row_chunks((batch if by_sample else 1) * out_height, args.threads())
     run_chunks(kernel, [
         (input,) + params + (args.xs, args.ys) + args.options() + (out, start, end)
         for start, end in zip(bounds[:-1], bounds[1:])
@@ -122,9 +124,13 @@ def _run_forward(kernel, input, params, args):
     return out
 
 
-def _run_backward(kernel, input, params, grad_output, args, grad_shapes):
+def _run_backward(kernel, input, params, grad_output, args, grad_shapes, by_sample=True):
     """Run a backward kernel; return the input gradient and the summed float64
-    accumulators, one per entry of ``grad_shapes``."""
+    accumulators, one per entry of ``grad_shapes``.
+
+    ``by_sample=False`` is for kernels over output rows ``h`` that visit every
+    sample: each chunk then scatters into its own input-gradient buffer.
+    """
     grad_output = args.check_grad_output(grad_output)
     input = _validate.for_kernel(input, args.dtype)
     grad_input = np.zeros(args.input_shape, dtype=args.dtype)
@@ -132,7 +138,12 @@ def _run_backward(kernel, input, params, grad_output, args, grad_shapes):
     if grad_output.size == 0:
         return grad_input, [np.zeros(shape) for shape in grad_shapes]
     threads = args.threads()
-    chunk_starts, chunk_buffers, n_buffers = plan_chunks(batch, out_height, threads)
+    if by_sample:
+        chunk_starts, chunk_buffers, n_buffers = plan_chunks(batch, out_height, threads)
+    else:
+        chunk_starts = row_chunks(out_height, threads)
+        n_buffers = len(chunk_starts) - 1
+        chunk_buffers = np.arange(n_buffers)
     n_chunks = len(chunk_starts) - 1
     if n_buffers == 1:
         buffers = grad_input[np.newaxis]
@@ -394,6 +405,11 @@ def _spline_parameters(coefficients, control_points, batch):
     return coef, _validate.for_kernel(centres, np.float64)
 
 
+def _by_output_row(coef, centres):
+    """Shared centres and a batch: loop over output rows, one kernel basis per pixel."""
+    return centres.shape[0] == 1 and coef.shape[0] > 1
+
+
 @primitive
 def warp_spline(input, coefficients, control_points, size=None, mode="bilinear",
                 padding_mode="zeros", align_corners=False):
@@ -436,6 +452,9 @@ def warp_spline(input, coefficients, control_points, size=None, mode="bilinear",
                                           padding_mode, align_corners)
     args = WarpArgs(input, size, mode, padding_mode, align_corners)
     coef, centres = _spline_parameters(coefficients, control_points, args.input_shape[0])
+    if _by_output_row(coef, centres):
+        return _run_forward(cpu_fused.warp_spline_forward_shared, input, (coef, centres),
+                            args, by_sample=False)
     return _run_forward(cpu_fused.warp_spline_forward, input, (coef, centres), args)
 
 
@@ -481,9 +500,11 @@ def warp_spline_vjp(input, coefficients, control_points, grad_output, size=None,
     coef_dtype = _validate.float_dtype("coefficients", coefficients)
     centre_dtype = _validate.float_dtype("control_points", control_points)
     coef, centres = _spline_parameters(coefficients, control_points, args.input_shape[0])
+    by_row = _by_output_row(coef, centres)
+    kernel = cpu_fused.warp_spline_backward_shared if by_row else cpu_fused.warp_spline_backward
     grad_input, (grad_coef, grad_centres) = _run_backward(
-        cpu_fused.warp_spline_backward, input, (coef, centres), grad_output, args,
-        [coef.shape, centres.shape])
+        kernel, input, (coef, centres), grad_output, args, [coef.shape, centres.shape],
+        by_sample=not by_row)
     grad_centres = grad_centres.reshape(np.shape(getval(control_points)))
     return grad_input, grad_coef.astype(coef_dtype), grad_centres.astype(centre_dtype)
 

@@ -184,6 +184,33 @@ def build(jit, pixel_math, inline_jit=None):
         return gx, gy
 
     @jit
+    def spline_basis(centres, cn, x, y, basis):
+        """Fill ``basis`` (K, 2) with ``U_k`` and ``log r2 + 1`` (0 at ``r = 0``) at ``(x, y)``."""
+        for k in range(centres.shape[1]):
+            dx = x - centres[cn, k, 0]
+            dy = y - centres[cn, k, 1]
+            r2 = dx * dx + dy * dy
+            if r2 > 0.0:
+                log_r2 = math.log(r2)
+                basis[k, 0] = 0.5 * r2 * log_r2
+                basis[k, 1] = log_r2 + 1.0
+            else:
+                basis[k, 0] = 0.0
+                basis[k, 1] = 0.0
+
+    @jit
+    def spline_point_from_basis(coef, n, x, y, basis):
+        """:func:`spline_point` from a :func:`spline_basis` (no logarithm): for shared
+        centres, one basis serves every sample of the batch."""
+        count = basis.shape[0]
+        gx = coef[n, count, 0] + coef[n, count + 1, 0] * x + coef[n, count + 2, 0] * y
+        gy = coef[n, count, 1] + coef[n, count + 1, 1] * x + coef[n, count + 2, 1] * y
+        for k in range(count):
+            gx += coef[n, k, 0] * basis[k, 0]
+            gy += coef[n, k, 1] * basis[k, 0]
+        return gx, gy
+
+    @jit
     def spline_accumulate_basis(coef, centres, n, cn, x, y, dgx, dgy, basis, acc_coef,
                                 acc_centres):
         """:func:`spline_accumulate` from the ``basis`` of :func:`spline_point_basis`."""
@@ -261,6 +288,8 @@ def build(jit, pixel_math, inline_jit=None):
         spline_point=spline_point,
         spline_accumulate=spline_accumulate,
         spline_point_basis=spline_point_basis,
+        spline_basis=spline_basis,
+        spline_point_from_basis=spline_point_from_basis,
         spline_accumulate_basis=spline_accumulate_basis,
         affine_pixel=affine_pixel,
         affine_backward_pixel=affine_backward_pixel,

@@ -37,6 +37,8 @@ _projective_accumulate = fused_math.projective_accumulate
 _spline_point = fused_math.spline_point
 _spline_point_basis = fused_math.spline_point_basis
 _spline_accumulate_basis = fused_math.spline_accumulate_basis
+_spline_basis = fused_math.spline_basis
+_spline_point_from_basis = fused_math.spline_point_from_basis
 
 
 @numba.njit(**CPU_JIT_OPTIONS)
@@ -144,3 +146,44 @@ def warp_spline_backward(inp, coef, centres, xs, ys, grad_out, mode, padding_mod
                                        align_corners, grad_inp, 1.0)
             _spline_accumulate_basis(coef, centres, n, cn, x, y, dgx, dgy, basis, acc_coef_n,
                                      acc_centres_n)
+
+
+# Shared centres: the kernel values U_k at an output pixel are the same for
+# every sample, so these loops run over output rows h (not n * H_out + h),
+# compute the K logarithms of a pixel once, and visit every sample there.
+# A chunk of rows then touches every sample's input gradient, so each chunk
+# adds into its own buffer (the caller sums them in chunk order).
+
+
+@numba.njit(**CPU_JIT_OPTIONS)
+def warp_spline_forward_shared(inp, coef, centres, xs, ys, mode, padding_mode, align_corners,
+                               out, h_start, h_end):
+    """:func:`warp_spline_forward` for centres (1, K, 2), output rows ``h`` in range."""
+    basis = np.empty((centres.shape[1], 2))
+    for h in range(h_start, h_end):
+        y = ys[h]
+        for w in range(xs.shape[0]):
+            x = xs[w]
+            _spline_basis(centres, 0, x, y, basis)
+            for n in range(coef.shape[0]):
+                gx, gy = _spline_point_from_basis(coef, n, x, y, basis)
+                _sample_pixel(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w)
+
+
+@numba.njit(**CPU_JIT_OPTIONS)
+def warp_spline_backward_shared(inp, coef, centres, xs, ys, grad_out, mode, padding_mode,
+                                align_corners, grad_inp, acc_coef, acc_centres, h_start, h_end):
+    """:func:`warp_spline_backward` for centres (1, K, 2), output rows ``h`` in range."""
+    basis = np.empty((centres.shape[1], 2))
+    acc_centres_0 = acc_centres[0]
+    for h in range(h_start, h_end):
+        y = ys[h]
+        for w in range(xs.shape[0]):
+            x = xs[w]
+            _spline_basis(centres, 0, x, y, basis)
+            for n in range(coef.shape[0]):
+                gx, gy = _spline_point_from_basis(coef, n, x, y, basis)
+                dgx, dgy = _backward_pixel(inp, grad_out, n, h, w, gx, gy, mode, padding_mode,
+                                           align_corners, grad_inp, 1.0)
+                _spline_accumulate_basis(coef, centres, n, 0, x, y, dgx, dgy, basis,
+                                         acc_coef[n], acc_centres_0)
