@@ -130,29 +130,39 @@ def torch_step(batch=64, size=28, seed=0):
     return step
 
 
-def _median_ms(fn, repeat, warmup=3):
-    for _ in range(warmup):
-        fn()
-    times = []
+def _median_ms(fns, repeat, warmup=3):
+    """Median milliseconds of each function, timed in interleaved rounds.
+
+    Interleaving (a, b, c, a, b, c, ...) exposes every contender to the same
+    drift of a shared machine's load.
+    """
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+        for fn, record in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            record.append(time.perf_counter() - start)
+    return [1000 * float(np.median(record)) for record in times]
 
 
 def measure(batch=64, size=28, repeat=20, transform="affine"):
     """Median milliseconds of the warpkit step, the PyTorch step and the warpkit sampler."""
     step, model, state = warpkit_step(batch, size, transform)
+    sampler = sampler_step(model, state, batch, size)
     results = {"batch": batch, "size": size, "transform": transform}
-    results["warpkit_ms"] = _median_ms(step, repeat)
-    results["sampler_ms"] = _median_ms(sampler_step(model, state, batch, size), repeat)
-    results["sampler_share"] = results["sampler_ms"] / results["warpkit_ms"]
     try:
-        results["torch_ms"] = _median_ms(torch_step(batch, size), repeat)
-        results["ratio"] = results["warpkit_ms"] / results["torch_ms"]
+        torch_fn = torch_step(batch, size)
     except ImportError:
-        results["torch_ms"] = results["ratio"] = None
+        torch_fn = None
+    fns = [step, sampler] + ([torch_fn] if torch_fn else [])
+    medians = _median_ms(fns, repeat)
+    results["warpkit_ms"], results["sampler_ms"] = medians[0], medians[1]
+    results["sampler_share"] = results["sampler_ms"] / results["warpkit_ms"]
+    results["torch_ms"] = medians[2] if torch_fn else None
+    results["ratio"] = results["warpkit_ms"] / results["torch_ms"] if torch_fn else None
     return results
 
 
@@ -179,7 +189,7 @@ def main(argv=None):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     _set_threads(args.threads)
     print(f"ST-CNN training step, batch {args.batch}, {args.threads} thread(s), median of "
-          f"{args.repeat}")
+          f"{args.repeat} interleaved rounds")
     print("| input | warpkit step (ms) | PyTorch step (ms) | warpkit / PyTorch | "
           "sampler fwd+bwd (ms) | sampler share |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -269,7 +269,7 @@ def _max_pool(x, size):
 
 def _max_pool_vjp(ans, x, size):
     def vjp(g):
-        grad = np.zeros(x.shape, dtype=g.dtype)
+        grad = np.zeros_like(x, dtype=g.dtype)  # the memory layout of x (see _conv2d)
         unclaimed = np.ones(ans.shape, dtype=bool)
         for tap, grad_tap in zip(_pool_taps(x, size), _pool_taps(grad, size)):
             first = unclaimed & (tap == ans)  # the gradient goes to the first maximum only
