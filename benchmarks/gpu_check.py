@@ -278,9 +278,14 @@ def time_workloads(tiny, repeat):
         # Where the time goes: the forward kernel alone (output allocated
         # once), and allocating the output alone.
         out = cuda.device_array(shape, np.float32)
-        blocks, threads = kernels.pixel_launch(n, h, w)
-        row["fwd kernel"] = median_time(lambda: kernels.grid_sample_forward[blocks, threads](
-            d_image, d_grid, 0, 0, False, out), sync, repeat, warmup)
+        launches = kernels.pixel_chunks(n, h, w)
+
+        def forward_kernel():
+            for blocks, threads, row0, col0 in launches:
+                kernels.grid_sample_forward[0][blocks, threads](d_image, d_grid, 0, False, out,
+                                                                row0, col0)
+
+        row["fwd kernel"] = median_time(forward_kernel, sync, repeat, warmup)
         row["alloc"] = median_time(lambda: cuda.device_array(shape, np.float32), sync, repeat,
                                    warmup)
         row["bwd det"] = median_time(lambda: cuda_ops.grid_sample_vjp(

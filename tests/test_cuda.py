@@ -132,6 +132,26 @@ def test_launch_geometry_covers_every_pixel(dispatch, monkeypatch):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
+def test_pixel_block_wastes_fewest_threads(monkeypatch):
+    monkeypatch.setattr(_config, "CUDA_BLOCK_SIZE", 256)
+    assert kernels.pixel_block(224, 224) == (32, 8)
+    assert kernels.pixel_block(28, 28) == (32, 8)
+    assert kernels.pixel_block(2048, 2048) == (256, 1)
+    assert kernels.pixel_block(64, 64) == (64, 4)
+
+
+def test_pixel_chunks_cover_the_output_once(monkeypatch):
+    monkeypatch.setattr(_config, "CUDA_BLOCK_SIZE", 32)
+    monkeypatch.setattr(kernels, "MAX_GRID", (2, 3, 2))
+    covered = np.zeros((7, 100), int)
+    for blocks, (bx, by), row0, col0 in kernels.pixel_chunks(5, 7, 100):
+        assert blocks[0] <= 2 and blocks[1] <= 3 and blocks[2] == 2
+        rows = slice(row0, min(7, row0 + blocks[1] * by))
+        cols = slice(col0, min(100, col0 + blocks[0] * bx))
+        covered[rows, cols] += 1
+    assert (covered == 1).all()
+
+
 def test_pixel_launch_shapes():
     assert kernels.pixel_launch(64, 28, 28) == ((1, 2, 1), (32, 1))
     assert kernels.pixel_launch(1, 1, 1000, max_blocks=1) == ((1, 1, 1), (32, 1))

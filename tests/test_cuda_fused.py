@@ -185,7 +185,7 @@ def test_backward_launch_shrinks_to_pixels_per_thread(monkeypatch):
     monkeypatch.setattr(kernels, "MAX_GRID", (1024, 4096, 65535))
     monkeypatch.setattr(cuda_fused, "PIXELS_PER_THREAD", 16)
     blocks, threads = cuda_fused.backward_launch(256, 224, 224)
-    assert threads == (256, 1) and blocks == (1, 13, 256)
+    assert threads == (32, 8) and blocks == (7, 2, 256)
 
 
 # ------------------------------------------------------------------ dispatch

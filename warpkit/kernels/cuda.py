@@ -12,15 +12,21 @@ with ``numba.njit``, so the two targets cannot drift apart.
 
 Launch geometry
 ---------------
-Pixel kernels run on a 3-D grid of 2-D blocks and loop grid-stride in all
-three axes: ``x`` over output columns, ``y`` over output rows, ``z`` over the
-batch.  No thread ever divides a flat index (64-bit integer division is slow
-on GPUs), every index is a 64-bit integer (shapes are ``intp``), and the grid
-is capped (see :func:`pixel_launch`), so any size runs.  The block holds
-``warpkit._config.CUDA_BLOCK_SIZE`` threads, shaped to the output width (a
-28-pixel row gets 32 x 8 blocks, a 224-pixel row 256 x 1).  Flat kernels
-(zero fill, finishing the fixed-point gradient) loop grid-stride over 1-D
-views.
+The sampling kernels are compiled once per sampling mode (tuples indexed by
+the mode code, :data:`MODES`): with the mode a compile-time constant the
+other modes' code is dropped, which cuts the registers a thread needs (and
+raises the number of threads resident per multiprocessor).  They run one
+output pixel per thread in ``x`` (columns) and ``y`` (rows), with a
+grid-stride loop over the batch in ``z``; :func:`pixel_chunks` splits
+outputs taller or wider than one grid into several launches (``row0``,
+``col0``), so any size runs.  Every index is a 64-bit integer (shapes are
+``intp``) and no thread divides a flat index.  The block holds
+``warpkit._config.CUDA_BLOCK_SIZE`` threads, shaped to the output by
+:func:`pixel_block` (224-pixel rows get 32 x 8 blocks, which waste no
+thread).  Reductions (:data:`abs_max`, the fused backward kernels) use
+:func:`pixel_launch`'s capped grid with grid-stride loops in all three
+axes; flat kernels (zero fill, finishing the fixed-point gradient) loop
+grid-stride over 1-D views.
 
 Input gradient: two scatters
 ----------------------------
@@ -89,7 +95,7 @@ MAX_SCALE = 2.0 ** 960
 MAX_BLOCK_SIZE = 1024
 
 #: Grid caps (blocks in x, y and z) of the pixel kernels.
-MAX_GRID = (1024, 4096, 65535)
+MAX_GRID = (2 ** 31 - 1, 65535, 65535)
 
 
 # --------------------------------------------------------------- scatter adds
@@ -131,20 +137,36 @@ def block_size():
     return threads
 
 
-def pixel_launch(batch, height, width, max_blocks=None):
-    """``(blocks, threads)`` of a pixel kernel over ``(batch, height, width)``.
+def pixel_block(height, width):
+    """The ``(bx, by)`` block of a pixel kernel over ``height x width`` outputs.
 
-    The block is ``(bx, by)`` with ``bx * by`` = :func:`block_size`, ``bx``
-    the smallest power of two >= ``width`` (at least 32: one warp per row
-    piece).  The grid covers the output once, capped at :data:`MAX_GRID`;
-    with ``max_blocks`` the grid is shrunk (in z, then y, then x) to at most
-    that many blocks.  Grid-stride loops cover whatever the grid does not.
+    ``bx * by`` = :func:`block_size`, ``bx`` a power of two >= 32 (whole
+    warps along a row); of these, the block whose tiling of the output
+    covers the fewest pixels (wastes the fewest threads), the widest of
+    equals: 224-pixel rows get 32 x 8 blocks, 28 x 28 outputs 32 x 8,
+    2048-pixel rows 256 x 1 (with 256 threads).
     """
     threads = block_size()
+    best = None
     bx = 32
-    while bx < width and bx < threads:
+    while bx <= threads:
+        by = threads // bx
+        covered = -(-width // bx) * bx * (-(-height // by) * by)
+        if best is None or covered <= best[0]:
+            best = (covered, bx, by)
         bx *= 2
-    by = threads // bx
+    return best[1], best[2]
+
+
+def pixel_launch(batch, height, width, max_blocks=None):
+    """``(blocks, threads)`` of a grid-stride pixel kernel over ``(batch, height, width)``.
+
+    The block is :func:`pixel_block`.  The grid covers the output once,
+    capped at :data:`MAX_GRID`; with ``max_blocks`` the grid is shrunk (in
+    z, then y, then x) to at most that many blocks.  Grid-stride loops cover
+    whatever the grid does not.
+    """
+    bx, by = pixel_block(height, width)
     grid = [max(1, min(-(-width // bx), MAX_GRID[0])),
             max(1, min(-(-height // by), MAX_GRID[1])),
             max(1, min(batch, MAX_GRID[2]))]
@@ -153,6 +175,29 @@ def pixel_launch(batch, height, width, max_blocks=None):
             others = max(1, grid[0] * grid[1] * grid[2] // grid[axis])
             grid[axis] = max(1, min(grid[axis], max_blocks // others))
     return tuple(grid), (bx, by)
+
+
+def pixel_chunks(batch, height, width):
+    """Launches ``(blocks, threads, row0, col0)`` of a one-pixel-per-thread kernel.
+
+    Each launch covers the output rows ``row0 ...`` and columns ``col0 ...``
+    that its grid reaches (one thread per pixel, at most :data:`MAX_GRID`
+    blocks in x and y) and the whole batch (a grid-stride loop in z).
+    Together the launches cover ``(batch, height, width)`` exactly once;
+    outputs up to ``MAX_GRID[1] * by`` rows and ``MAX_GRID[0] * bx``
+    columns take one launch.
+    """
+    bx, by = pixel_block(height, width)
+    rows = MAX_GRID[1] * by
+    cols = MAX_GRID[0] * bx
+    launches = []
+    for row0 in range(0, max(height, 1), rows):
+        for col0 in range(0, max(width, 1), cols):
+            blocks = (max(1, -(-min(cols, width - col0) // bx)),
+                      max(1, -(-min(rows, height - row0) // by)),
+                      max(1, min(batch, MAX_GRID[2])))
+            launches.append((blocks, (bx, by), row0, col0))
+    return launches
 
 
 def flat_launch(size):
@@ -198,59 +243,82 @@ def _fixed_scale(max_abs, pixels):
 
 # ------------------------------------------------------------------- kernels
 
-@cuda.jit
-def grid_sample_forward(inp, grid, mode, padding_mode, align_corners, out):
-    """``out[n, :, h, w]`` = ``inp`` sampled at ``grid[n, h, w]``, for all pixels."""
-    for n in range(cuda.blockIdx.z, grid.shape[0], cuda.gridDim.z):
-        for h in range(cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y, grid.shape[1],
-                       cuda.gridDim.y * cuda.blockDim.y):
-            for w in range(cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x, grid.shape[2],
-                           cuda.gridDim.x * cuda.blockDim.x):
-                _sample_pixel(inp, n, grid[n, h, w, 0], grid[n, h, w, 1], mode, padding_mode,
-                              align_corners, out, h, w)
+def _forward_kernel(mode):
+    @cuda.jit
+    def grid_sample_forward(inp, grid, padding_mode, align_corners, out, row0, col0):
+        """``out[n, :, h, w]`` = ``inp`` sampled at ``grid[n, h, w]``, for all pixels."""
+        h = row0 + cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y
+        w = col0 + cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+        if h < grid.shape[1] and w < grid.shape[2]:
+            for n in range(cuda.blockIdx.z, grid.shape[0], cuda.gridDim.z):
+                _sample_pixel(inp, n, grid[n, h, w, 0], grid[n, h, w, 1], mode,
+                              padding_mode, align_corners, out, h, w)
+
+    return grid_sample_forward
 
 
-@cuda.jit
-def grid_sample_backward_atomic(inp, grid, grad_out, mode, padding_mode, align_corners,
-                                grad_inp, grad_grid):
-    """Add the input gradient into ``grad_inp`` (float atomics); write ``grad_grid``.
+def _backward_atomic_kernel(mode):
+    @cuda.jit
+    def grid_sample_backward_atomic(inp, grid, grad_out, padding_mode, align_corners,
+                                    grad_inp, grad_grid, row0, col0):
+        """Add the input gradient into ``grad_inp`` (float atomics); write ``grad_grid``.
 
-    ``grad_inp`` must hold zeros.
-    """
-    for n in range(cuda.blockIdx.z, grid.shape[0], cuda.gridDim.z):
-        for h in range(cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y, grid.shape[1],
-                       cuda.gridDim.y * cuda.blockDim.y):
-            for w in range(cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x, grid.shape[2],
-                           cuda.gridDim.x * cuda.blockDim.x):
+        ``grad_inp`` must hold zeros.
+        """
+        h = row0 + cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y
+        w = col0 + cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+        if h < grid.shape[1] and w < grid.shape[2]:
+            for n in range(cuda.blockIdx.z, grid.shape[0], cuda.gridDim.z):
                 gx, gy = _backward_pixel_atomic(inp, grad_out, n, h, w, grid[n, h, w, 0],
                                                 grid[n, h, w, 1], mode, padding_mode,
                                                 align_corners, grad_inp, 1.0)
                 grad_grid[n, h, w, 0] = gx
                 grad_grid[n, h, w, 1] = gy
 
+    return grid_sample_backward_atomic
 
-@cuda.jit
-def grid_sample_backward_fixed(inp, grid, grad_out, mode, padding_mode, align_corners,
-                               fixed, grad_inp, grad_grid, max_abs):
-    """Add the input gradient into ``fixed`` (int64 fixed point); write ``grad_grid``.
 
-    ``fixed`` and ``grad_inp`` must hold zeros; ``max_abs[0]`` is the
-    largest finite ``|grad_out|`` (see :data:`abs_max`).  Non-finite
-    contributions go to ``grad_inp``.  :data:`finish_fixed` turns ``fixed``
-    into the gradient.
-    """
-    scale = _fixed_scale(max_abs[0], 1.0 * grid.shape[1] * grid.shape[2])
-    target = (fixed, grad_inp)
-    for n in range(cuda.blockIdx.z, grid.shape[0], cuda.gridDim.z):
-        for h in range(cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y, grid.shape[1],
-                       cuda.gridDim.y * cuda.blockDim.y):
-            for w in range(cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x, grid.shape[2],
-                           cuda.gridDim.x * cuda.blockDim.x):
+def _backward_fixed_kernel(mode):
+    @cuda.jit
+    def grid_sample_backward_fixed(inp, grid, grad_out, padding_mode, align_corners, fixed,
+                                   grad_inp, grad_grid, max_abs, row0, col0):
+        """Add the input gradient into ``fixed`` (int64 fixed point); write ``grad_grid``.
+
+        ``fixed`` and ``grad_inp`` must hold zeros; ``max_abs[0]`` is the
+        largest finite ``|grad_out|`` (see :data:`abs_max`).  Non-finite
+        contributions go to ``grad_inp``.  :data:`finish_fixed` turns ``fixed``
+        into the gradient.
+        """
+        scale = _fixed_scale(max_abs[0], 1.0 * grid.shape[1] * grid.shape[2])
+        target = (fixed, grad_inp)
+        h = row0 + cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y
+        w = col0 + cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+        if h < grid.shape[1] and w < grid.shape[2]:
+            for n in range(cuda.blockIdx.z, grid.shape[0], cuda.gridDim.z):
                 gx, gy = _backward_pixel_fixed(inp, grad_out, n, h, w, grid[n, h, w, 0],
                                                grid[n, h, w, 1], mode, padding_mode,
                                                align_corners, target, scale)
                 grad_grid[n, h, w, 0] = gx
                 grad_grid[n, h, w, 1] = gy
+
+    return grid_sample_backward_fixed
+
+
+#: The sampling mode codes of :mod:`warpkit.kernels._math`, in order: the
+#: pixel kernels below are tuples indexed by them.
+MODES = (_math.MODE_BILINEAR, _math.MODE_NEAREST, _math.MODE_BICUBIC)
+
+#: ``grid_sample_forward[mode][blocks, threads](inp, grid, padding_mode,
+#: align_corners, out)``.
+grid_sample_forward = tuple(_forward_kernel(mode) for mode in MODES)
+
+#: ``grid_sample_backward_atomic[mode][blocks, threads](inp, grid, grad_out,
+#: padding_mode, align_corners, grad_inp, grad_grid)``.
+grid_sample_backward_atomic = tuple(_backward_atomic_kernel(mode) for mode in MODES)
+
+#: ``grid_sample_backward_fixed[mode][blocks, threads](inp, grid, grad_out,
+#: padding_mode, align_corners, fixed, grad_inp, grad_grid, max_abs)``.
+grid_sample_backward_fixed = tuple(_backward_fixed_kernel(mode) for mode in MODES)
 
 
 @cuda.jit

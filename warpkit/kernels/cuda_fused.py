@@ -141,55 +141,75 @@ def _scale_fixed(max_abs, pixels):
 
 # ------------------------------------------------------------------ forward
 
-@cuda.jit
-def warp_affine_forward(inp, theta, xs, ys, mode, padding_mode, align_corners, out):
-    """``out[n, :, h, w]`` = input at ``theta[n] @ (xs[w], ys[h], 1)``."""
-    for n in range(cuda.blockIdx.z, out.shape[0], cuda.gridDim.z):
-        for h in range(cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y, ys.shape[0],
-                       cuda.gridDim.y * cuda.blockDim.y):
+def _affine_forward(mode):
+    @cuda.jit
+    def warp_affine_forward(inp, theta, xs, ys, padding_mode, align_corners, out, row0, col0):
+        """``out[n, :, h, w]`` = input at ``theta[n] @ (xs[w], ys[h], 1)``."""
+        h = row0 + cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y
+        w = col0 + cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+        if h < ys.shape[0] and w < xs.shape[0]:
+            x = xs[w]
             y = ys[h]
-            for w in range(cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x, xs.shape[0],
-                           cuda.gridDim.x * cuda.blockDim.x):
-                _affine_pixel(inp, theta, n, h, w, xs[w], y, mode, padding_mode,
+            for n in range(cuda.blockIdx.z, out.shape[0], cuda.gridDim.z):
+                _affine_pixel(inp, theta, n, h, w, x, y, mode, padding_mode, align_corners,
+                              out)
+
+    return warp_affine_forward
+
+
+def _perspective_forward(mode):
+    @cuda.jit
+    def warp_perspective_forward(inp, hom, xs, ys, padding_mode, align_corners, out, row0,
+                                 col0):
+        """``out[n, :, h, w]`` = input at the projection of ``(xs[w], ys[h], 1)`` by ``hom[n]``."""
+        h = row0 + cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y
+        w = col0 + cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+        if h < ys.shape[0] and w < xs.shape[0]:
+            x = xs[w]
+            y = ys[h]
+            for n in range(cuda.blockIdx.z, out.shape[0], cuda.gridDim.z):
+                _projective_pixel(inp, hom, n, h, w, x, y, mode, padding_mode, align_corners,
+                                  out)
+
+    return warp_perspective_forward
+
+
+def _spline_forward(mode):
+    @cuda.jit
+    def warp_spline_forward(inp, coef, centres, xs, ys, padding_mode, align_corners, out, row0,
+                            col0):
+        """``out[n, :, h, w]`` = input at the spline image of ``(xs[w], ys[h])``."""
+        shared_centres = centres.shape[0] == 1
+        h = row0 + cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y
+        w = col0 + cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+        if h < ys.shape[0] and w < xs.shape[0]:
+            x = xs[w]
+            y = ys[h]
+            for n in range(cuda.blockIdx.z, out.shape[0], cuda.gridDim.z):
+                cn = 0 if shared_centres else n
+                _spline_pixel(inp, coef, centres, n, cn, h, w, x, y, mode, padding_mode,
                               align_corners, out)
 
-
-@cuda.jit
-def warp_perspective_forward(inp, hom, xs, ys, mode, padding_mode, align_corners, out):
-    """``out[n, :, h, w]`` = input at the projection of ``(xs[w], ys[h], 1)`` by ``hom[n]``."""
-    for n in range(cuda.blockIdx.z, out.shape[0], cuda.gridDim.z):
-        for h in range(cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y, ys.shape[0],
-                       cuda.gridDim.y * cuda.blockDim.y):
-            y = ys[h]
-            for w in range(cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x, xs.shape[0],
-                           cuda.gridDim.x * cuda.blockDim.x):
-                _projective_pixel(inp, hom, n, h, w, xs[w], y, mode, padding_mode,
-                                  align_corners, out)
+    return warp_spline_forward
 
 
-@cuda.jit
-def warp_spline_forward(inp, coef, centres, xs, ys, mode, padding_mode, align_corners, out):
-    """``out[n, :, h, w]`` = input at the spline image of ``(xs[w], ys[h])``."""
-    shared_centres = centres.shape[0] == 1
-    for n in range(cuda.blockIdx.z, out.shape[0], cuda.gridDim.z):
-        cn = 0 if shared_centres else n
-        for h in range(cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y, ys.shape[0],
-                       cuda.gridDim.y * cuda.blockDim.y):
-            y = ys[h]
-            for w in range(cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x, xs.shape[0],
-                           cuda.gridDim.x * cuda.blockDim.x):
-                _spline_pixel(inp, coef, centres, n, cn, h, w, xs[w], y, mode, padding_mode,
-                              align_corners, out)
+#: Forward kernels, tuples indexed by the mode code (see
+#: :data:`warpkit.kernels.cuda.MODES`): ``warp_affine_forward[mode][blocks,
+#: threads](inp, theta, xs, ys, padding_mode, align_corners, out, row0, col0)``,
+#: launched by :func:`warpkit.kernels.cuda.pixel_chunks`.
+warp_affine_forward = tuple(_affine_forward(mode) for mode in base.MODES)
+warp_perspective_forward = tuple(_perspective_forward(mode) for mode in base.MODES)
+warp_spline_forward = tuple(_spline_forward(mode) for mode in base.MODES)
 
 
 # ----------------------------------------------------------------- backward
 
-def _matrix_backward(pixel_backward, count, target_of, scale_of):
+def _matrix_backward(pixel_backward, count, target_of, scale_of, mode):
     """A backward kernel for a per-sample matrix with ``count`` entries."""
 
     @cuda.jit
-    def kernel(inp, params, xs, ys, grad_out, mode, padding_mode, align_corners, fixed,
-               grad_inp, max_abs, partial):
+    def kernel(inp, params, xs, ys, grad_out, padding_mode, align_corners, fixed, grad_inp,
+               max_abs, partial):
         shared = cuda.shared.array(MAX_BLOCK_SIZE, np.float64)
         acc = cuda.local.array(count, np.float64)
         scale = scale_of(max_abs, 1.0 * ys.shape[0] * xs.shape[0])
@@ -214,9 +234,9 @@ def _matrix_backward(pixel_backward, count, target_of, scale_of):
     return kernel
 
 
-def _spline_backward(pixel_backward, target_of, scale_of):
+def _spline_backward(pixel_backward, target_of, scale_of, mode):
     @cuda.jit
-    def kernel(inp, coef, centres, xs, ys, grad_out, mode, padding_mode, align_corners, fixed,
+    def kernel(inp, coef, centres, xs, ys, grad_out, padding_mode, align_corners, fixed,
                grad_inp, max_abs, slot_coef, slot_centres, partial_coef, partial_centres):
         shared = cuda.shared.array(MAX_BLOCK_SIZE, np.float64)
         scale = scale_of(max_abs, 1.0 * ys.shape[0] * xs.shape[0])
@@ -256,18 +276,27 @@ def _spline_backward(pixel_backward, target_of, scale_of):
     return kernel
 
 
-warp_affine_backward_atomic = _matrix_backward(
-    fused_atomic.affine_backward_pixel, 6, _target_atomic, _scale_atomic)
-warp_affine_backward_fixed = _matrix_backward(
-    fused_fixed.affine_backward_pixel, 6, _target_fixed, _scale_fixed)
-warp_perspective_backward_atomic = _matrix_backward(
-    fused_atomic.projective_backward_pixel, 9, _target_atomic, _scale_atomic)
-warp_perspective_backward_fixed = _matrix_backward(
-    fused_fixed.projective_backward_pixel, 9, _target_fixed, _scale_fixed)
-warp_spline_backward_atomic = _spline_backward(
-    fused_atomic.spline_backward_pixel, _target_atomic, _scale_atomic)
-warp_spline_backward_fixed = _spline_backward(
-    fused_fixed.spline_backward_pixel, _target_fixed, _scale_fixed)
+#: Backward kernels, tuples indexed by the mode code: ``kernel[mode][blocks,
+#: threads](inp, params..., xs, ys, grad_out, padding_mode, align_corners,
+#: fixed, grad_inp, max_abs, [slots...,] partials...)``.
+warp_affine_backward_atomic = tuple(_matrix_backward(
+    fused_atomic.affine_backward_pixel, 6, _target_atomic, _scale_atomic, mode)
+    for mode in base.MODES)
+warp_affine_backward_fixed = tuple(_matrix_backward(
+    fused_fixed.affine_backward_pixel, 6, _target_fixed, _scale_fixed, mode)
+    for mode in base.MODES)
+warp_perspective_backward_atomic = tuple(_matrix_backward(
+    fused_atomic.projective_backward_pixel, 9, _target_atomic, _scale_atomic, mode)
+    for mode in base.MODES)
+warp_perspective_backward_fixed = tuple(_matrix_backward(
+    fused_fixed.projective_backward_pixel, 9, _target_fixed, _scale_fixed, mode)
+    for mode in base.MODES)
+warp_spline_backward_atomic = tuple(_spline_backward(
+    fused_atomic.spline_backward_pixel, _target_atomic, _scale_atomic, mode)
+    for mode in base.MODES)
+warp_spline_backward_fixed = tuple(_spline_backward(
+    fused_fixed.spline_backward_pixel, _target_fixed, _scale_fixed, mode)
+    for mode in base.MODES)
 
 
 @cuda.jit

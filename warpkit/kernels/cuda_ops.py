@@ -154,9 +154,9 @@ def grid_sample(input, grid, args):
     batch, _, out_height, out_width = args.output_shape
     if out.size == 0:
         return out
-    blocks, threads = kernels.pixel_launch(batch, out_height, out_width)
-    kernels.grid_sample_forward[blocks, threads](
-        input, grid, args.mode, args.padding, args.align_corners, out)
+    kernel = kernels.grid_sample_forward[args.mode]
+    for blocks, threads, row0, col0 in kernels.pixel_chunks(batch, out_height, out_width):
+        kernel[blocks, threads](input, grid, args.padding, args.align_corners, out, row0, col0)
     return out
 
 
@@ -206,11 +206,13 @@ def grid_sample_vjp(input, grid, grad_output, args, deterministic=None):
     if grad_output.size == 0:
         _fill_zero(grad_grid)
         return grad_input, grad_grid
-    blocks, threads = kernels.pixel_launch(batch, out_height, out_width)
-    options = (args.mode, args.padding, args.align_corners)
+    options = (args.padding, args.align_corners)
+    launches = kernels.pixel_chunks(batch, out_height, out_width)
     if not deterministic:
-        kernels.grid_sample_backward_atomic[blocks, threads](
-            input, grid, grad_output, *options, grad_input, grad_grid)
+        kernel = kernels.grid_sample_backward_atomic[args.mode]
+        for blocks, threads, row0, col0 in launches:
+            kernel[blocks, threads](input, grid, grad_output, *options, grad_input, grad_grid,
+                                    row0, col0)
         return grad_input, grad_grid
     flat_input = grad_input.reshape(grad_input.size)
     flat_blocks, flat_threads = kernels.flat_launch(grad_input.size)
@@ -220,9 +222,11 @@ def grid_sample_vjp(input, grid, grad_output, args, deterministic=None):
         max_blocks, max_threads = kernels.pixel_launch(batch, out_height, out_width,
                                                        max_blocks=MAX_REDUCTION_BLOCKS)
         kernels.abs_max[max_blocks, max_threads](grad_output, max_abs)
-        kernels.grid_sample_backward_fixed[blocks, threads](
-            input, grid, grad_output, *options, fixed.reshape(args.input_shape), grad_input,
-            grad_grid, max_abs)
+        kernel = kernels.grid_sample_backward_fixed[args.mode]
+        fixed_4d = fixed.reshape(args.input_shape)
+        for blocks, threads, row0, col0 in launches:
+            kernel[blocks, threads](input, grid, grad_output, *options, fixed_4d, grad_input,
+                                    grad_grid, max_abs, row0, col0)
         kernels.finish_fixed[flat_blocks, flat_threads](
             fixed, flat_input, max_abs, float(out_height * out_width))
     return grad_input, grad_grid
@@ -340,8 +344,10 @@ def _fused_forward(kernel, input, params, args):
         return out
     xs, ys = _base_coordinates(args)
     batch, _, out_height, out_width = args.output_shape
-    blocks, threads = kernels.pixel_launch(batch, out_height, out_width)
-    kernel[blocks, threads](input, *params, xs, ys, *args.options(), out)
+    kernel = kernel[args.mode]
+    for blocks, threads, row0, col0 in kernels.pixel_chunks(batch, out_height, out_width):
+        kernel[blocks, threads](input, *params, xs, ys, args.padding, args.align_corners, out,
+                                row0, col0)
     return out
 
 
@@ -366,11 +372,12 @@ def _fused_backward(kernel, input, params, grad_output, args, deterministic, par
     xs, ys = _base_coordinates(args)
     blocks, threads = cuda_fused.backward_launch(batch, out_height, out_width, max_blocks)
     partial = partials(blocks, threads)
-    head = (input,) + tuple(params) + (xs, ys, grad_output) + args.options()
+    head = (input,) + tuple(params) + (xs, ys, grad_output, args.padding,
+                                       args.align_corners)
     if not deterministic:
         _fill_zero(grad_input)
-        kernel[0][blocks, threads](*head, grad_input, grad_input, grad_input, *before(),
-                                   *partial)
+        kernel[0][args.mode][blocks, threads](*head, grad_input, grad_input, grad_input,
+                                              *before(), *partial)
         return grad_input, partial
     flat_input = grad_input.reshape(grad_input.size)
     flat_blocks, flat_threads = kernels.flat_launch(grad_input.size)
@@ -380,8 +387,8 @@ def _fused_backward(kernel, input, params, grad_output, args, deterministic, par
         max_blocks_, max_threads = kernels.pixel_launch(batch, out_height, out_width,
                                                         max_blocks=MAX_REDUCTION_BLOCKS)
         kernels.abs_max[max_blocks_, max_threads](grad_output, max_abs)
-        kernel[1][blocks, threads](*head, fixed.reshape(args.input_shape), grad_input,
-                                   max_abs, *before(), *partial)
+        kernel[1][args.mode][blocks, threads](*head, fixed.reshape(args.input_shape),
+                                              grad_input, max_abs, *before(), *partial)
         kernels.finish_fixed[flat_blocks, flat_threads](
             fixed, flat_input, max_abs, float(out_height * out_width))
     return grad_input, partial
