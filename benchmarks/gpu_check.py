@@ -416,6 +416,16 @@ def main(argv=None):
     repeat = options.repeat or (1 if options.tiny else 30)
     describe_device()
     checks = Checks()
+    # Timing first (it compiles only the kernels it times), so that its table
+    # comes out even if the full checks below run long.
+    if not options.no_timing:
+        try:
+            time_workloads(options.tiny, repeat)
+        except Exception as error:
+            import traceback
+
+            traceback.print_exc()
+            checks.failures.append(f"timing raised {type(error).__name__}: {error}")
     start = time.perf_counter()
     for check in (check_grid_sample, check_fused, check_torch_tensors):
         if check is check_torch_tensors and options.tiny:
@@ -431,14 +441,6 @@ def main(argv=None):
           "(first calls include compilation)")
     for failure in checks.failures:
         print("FAILED " + failure)
-    if not options.no_timing:
-        try:
-            time_workloads(options.tiny, repeat)
-        except Exception as error:
-            import traceback
-
-            traceback.print_exc()
-            checks.failures.append(f"timing raised {type(error).__name__}: {error}")
     if checks.failures:
         print(f"{len(checks.failures)} of {checks.count} checks failed")
         return 1
