@@ -12,7 +12,6 @@ input) is max-pooled 2x before the classifier, the paper's set-up for the
 60x60 cluttered digits.
 """
 
-import numpy as np
 
 from . import init as initializers
 from .layers import conv2d, dense, dropout, flatten, max_pool, relu
