@@ -190,3 +190,15 @@ def test_affine_grid_accepts_lists_and_empty_sizes():
     grid = warpkit.affine_grid(theta, (1, 1, 2, 3))
     assert grid.dtype == np.float64 and grid.shape == (1, 2, 3, 2)
     assert warpkit.affine_grid(np.zeros((1, 2, 3)), (1, 1, 0, 3)).shape == (1, 0, 3, 2)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("padding_mode", PADDINGS)
+def test_infinite_coordinates_on_a_one_pixel_axis(mode, padding_mode):
+    # align_corners=True maps every coordinate of a 1-pixel axis to pixel 0: Inf too
+    image = np.full((1, 1, 3, 1), 2.0)
+    grid = np.array([[[[np.inf, 0.0], [-np.inf, 0.0], [0.3, 0.0]]]])
+    out = warpkit.grid_sample(image, grid, mode, padding_mode, align_corners=True)
+    gi, gg = warpkit.grid_sample_vjp(image, grid, np.ones_like(out), mode, padding_mode, True)
+    assert np.isfinite(out).all() and np.isfinite(gi).all() and np.isfinite(gg).all()
+    np.testing.assert_array_equal(out[..., 0], out[..., 2])

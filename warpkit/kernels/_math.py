@@ -71,8 +71,14 @@ def build(jit, scatter_add):
         """
         if coord != coord:
             coord = -1.0
-        x = unnormalize(coord, size, align_corners)
         scale = unnormalize_scale(size, align_corners)
+        if coord > COORD_LIMIT:  # +Inf too: keeps Inf * 0 out of unnormalize
+            coord = COORD_LIMIT
+            scale = 0.0
+        elif coord < -COORD_LIMIT:
+            coord = -COORD_LIMIT
+            scale = 0.0
+        x = unnormalize(coord, size, align_corners)
         if x > COORD_LIMIT:
             return COORD_LIMIT, 0.0
         if x < -COORD_LIMIT:
