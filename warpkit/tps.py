@@ -1,12 +1,12 @@
 """The thin-plate spline: Bookstein's solve and evaluation, in autograd.numpy.
 
-A thin-plate spline maps 2-D points ``p = (x, y)`` with
+A thin-plate spline maps 2-D points ``p = (x, y)`` with::
 
     f(p) = a0 + a1 * x + a2 * y + sum_k w_k * U(|p - c_k|),   U(r) = r**2 * log(r)
 
 (``U(0) = 0``), one such map per output coordinate.  Given ``K`` control
 points ``c_k`` and the targets ``t_k`` they must reach, the coefficients solve
-the symmetric system (DESIGN §4)
+the symmetric system (DESIGN §4)::
 
     [[A + lam * I, P], [P.T, 0]] @ [w; a] = [t; 0],
 
