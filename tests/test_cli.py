@@ -92,3 +92,11 @@ def test_module_runs_as_a_script():
     result = subprocess.run([sys.executable, "-m", "warpkit.cli", "train", "--help"],
                             capture_output=True, text=True, check=True)
     assert "--dataset" in result.stdout and "--limit" in result.stdout
+
+
+@pytest.mark.parametrize("transform", ["projective", "tps", "attention"])
+def test_train_other_transforms(transform, capsys):
+    assert cli.main(["train", "--dataset", "P", "--model", "st-fcn", "--transform", transform,
+                     "--epochs", "1", "--limit", "32", "--json", "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["transform"] == transform and 0.0 <= summary["test_error"] <= 1.0
