@@ -149,8 +149,8 @@ def _tps_accuracy(work):
                 extra={"accuracy": accuracy})
 
 
-register("affine_grid", "grids", wl.ALL_WORKLOADS, doc="affine grid generation")(_affine)
-register("perspective_grid", "grids", wl.ALL_WORKLOADS,
+register("affine_grid", "grids", wl.WITHOUT_HUGE, doc="affine grid generation")(_affine)
+register("perspective_grid", "grids", wl.WITHOUT_HUGE,
          doc="projective grid generation")(_perspective)
 for _k in TPS_KS:
     register(f"tps_grid.k{_k}", "grids", wl.ALL_WORKLOADS,

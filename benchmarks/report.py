@@ -327,10 +327,11 @@ def write(out_dir, meta, results, compile_result, scaling_result, gpu_result=Non
         "perspective; splines = K control points on a √K×√K grid, jittered targets.",
         "- Workloads: DESIGN.md §7's four (N=64 C=1 28², N=32 C=3 224², N=1 C=3 2048², "
         "N=8 C=32 64²), one 4096² RGB image and a batch of 256 RGB 32² images. To keep the "
-        "suite under ten minutes on two cores, the 4096² image runs the bilinear sampler, "
-        "the affine warp and the grid generators only; the bicubic affine warp and the "
-        "projective warp run on the four workloads below a few million pixels; splines run "
-        "where N·Ho·Wo·K ≤ 20M kernel terms; SciPy where the output has ≤ 16M elements. "
+        "suite under ten minutes on two cores, the 4096² image runs the bilinear sampler's "
+        "forward and backward and the affine warp (forward, forward+backward) only; the "
+        "bicubic affine warp and the projective warp run on the four workloads below a few "
+        "million pixels; splines run where N·Ho·Wo·K ≤ 20M kernel terms; SciPy (one thread, "
+        "seconds per call) where the output has ≤ 5M elements. "
         "Each left-out pair is listed under *Skipped* with its reason.",
         f"- Threads: {', '.join(str(t) for t in meta['thread_counts'])} for the operation "
         "tables (the \"thr\" column), 1 and 2 in the thread-scaling table. "
