@@ -173,6 +173,7 @@ def main(argv=None):
         "versions": versions(),
         "cpus": os.cpu_count(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "load_at_start": os.getloadavg()[0],
         "notes": load_notes,
     }
     log(f"warpkit benchmarks: {meta['versions']}; {os.cpu_count()} CPUs; "
@@ -224,6 +225,7 @@ def main(argv=None):
         log(f"gpu: {gpu_result['output'][-3000:]}")
 
     meta["seconds"] = time.perf_counter() - started
+    meta["load_at_end"] = os.getloadavg()[0]
     paths = report.write(args.out, meta, results, compile_result, scaling_result, gpu_result)
     with open(os.path.join(args.out, "results.json"), "w") as handle:
         json.dump({"meta": meta, "results": results, "compile": compile_result,

@@ -300,7 +300,9 @@ def write(out_dir, meta, results, compile_result, scaling_result, gpu_result=Non
     versions = meta["versions"]
     lines += [
         f"Run `{meta['command'].strip()}` on {meta['started']}, {meta['cpus']} CPUs, "
-        f"{meta['seconds']:.0f} s in all"
+        f"{meta['seconds']:.0f} s in all, load average {meta.get('load_at_start', 0):.1f} at the "
+        f"start and {meta.get('load_at_end', 0):.1f} at the end (above the CPU count, other "
+        "processes shared the cores and the times are noisy)"
         + (" — **quick mode: tiny sizes, one run each; these times mean nothing**"
            if meta["quick"] else "") + ".",
         "",
