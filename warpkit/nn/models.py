@@ -1,11 +1,11 @@
 """The classifiers of the STN paper's distorted-digit experiments, scaled to small digits.
 
-============  ===========================================================================
+============  ================================================================================================
 ``fcn``       flatten -> dense 128 -> dense 128 -> 10 classes (ReLU between)
 ``cnn``       conv 5x5x16 -> pool 2 -> conv 5x5x32 -> pool 2 -> dense 64 -> 10
-``st-fcn``    a :class:`SpatialTransformer` with an FCN localization net, then ``fcn``
-``st-cnn``    a :class:`SpatialTransformer` with a CNN localization net, then ``cnn``
-============  ===========================================================================
+``st-fcn``    a :class:`~warpkit.nn.transformer.SpatialTransformer` with an FCN localization net, then ``fcn``
+``st-cnn``    a :class:`~warpkit.nn.transformer.SpatialTransformer` with a CNN localization net, then ``cnn``
+============  ================================================================================================
 
 With ``st_pool=2`` the transformer's output (by default as large as the
 input) is max-pooled 2x before the classifier, the paper's set-up for the
