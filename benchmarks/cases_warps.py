@@ -382,7 +382,7 @@ register("warp_affine.forward", "warps", wl.ALL_WORKLOADS,
 register("warp_affine.forward.bicubic", "warps", wl.MODERATE,
          doc="fused affine warp forward, bicubic")(
     lambda work: _affine_forward(work, "bicubic"))
-register("warp_affine.forward_backward", "warps", wl.ALL_WORKLOADS,
+register("warp_affine.forward_backward", "warps", wl.WITHOUT_HUGE,
          doc="fused affine warp forward + gradients w.r.t. input and theta")(
     _affine_forward_backward)
 register("warp_perspective.forward", "warps", wl.MODERATE,

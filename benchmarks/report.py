@@ -330,7 +330,7 @@ def write(out_dir, meta, results, compile_result, scaling_result, gpu_result=Non
         "- Workloads: DESIGN.md §7's four (N=64 C=1 28², N=32 C=3 224², N=1 C=3 2048², "
         "N=8 C=32 64²), one 4096² RGB image and a batch of 256 RGB 32² images. To keep the "
         "suite under ten minutes on two cores, the 4096² image runs the bilinear sampler's "
-        "forward and backward and the affine warp (forward, forward+backward) only; the "
+        "forward and backward and the affine warp's forward only; the "
         "bicubic affine warp and the projective warp run on the four workloads below a few "
         "million pixels; splines run where N·Ho·Wo·K ≤ 20M kernel terms; SciPy (one thread, "
         "seconds per call) where the output has ≤ 5M elements. "

@@ -47,8 +47,8 @@ DESIGN_WORKLOADS = ("n64c1-28", "n32c3-224", "n1c3-2048", "n8c32-64")
 #: DESIGN's four plus the two that issue 6 adds.
 ALL_WORKLOADS = DESIGN_WORKLOADS + ("n1c3-4096", "n256c3-32")
 #: Every workload but the 4096x4096 image: only the bilinear sampler's forward
-#: and backward and the affine warp run on that one (everything at 7 runs on
-#: it alone would take minutes).
+#: and backward and the affine warp's forward run on that one (everything at 7
+#: runs on it alone would take minutes).
 WITHOUT_HUGE = DESIGN_WORKLOADS + ("n256c3-32",)
 #: The workloads of at most a few million pixels: the bicubic affine warp and
 #: the projective warp run on these only.
