@@ -133,6 +133,15 @@ def build(jit, scatter_add):
         return x, g_unnormalize * g_pad
 
     @jit
+    def round_half_even(x):
+        """Nearest integer to ``x``, ties to even (``nearbyint``), as an int."""
+        below = math.floor(x)
+        rest = x - below
+        if rest > 0.5 or (rest == 0.5 and below - 2.0 * math.floor(below * 0.5) != 0.0):
+            below += 1.0
+        return int(below)
+
+    @jit
     def tap_index(tap, size, padding_mode, align_corners):
         """Index read by an integer tap position after padding, or -1 if none."""
         x, _ = pad_coordinate(tap, size, padding_mode, align_corners)
@@ -220,8 +229,8 @@ def build(jit, scatter_add):
         width = inp.shape[3]
         x, _ = source_index(gx, width, padding_mode, align_corners)
         y, _ = source_index(gy, height, padding_mode, align_corners)
-        xi = int(round(x))
-        yi = int(round(y))
+        xi = round_half_even(x)
+        yi = round_half_even(y)
         inside = xi >= 0 and xi < width and yi >= 0 and yi < height
         for c in range(inp.shape[1]):
             if inside:
@@ -325,8 +334,8 @@ def build(jit, scatter_add):
         width = inp.shape[3]
         x, _ = source_index(gx, width, padding_mode, align_corners)
         y, _ = source_index(gy, height, padding_mode, align_corners)
-        xi = int(round(x))
-        yi = int(round(y))
+        xi = round_half_even(x)
+        yi = round_half_even(y)
         if xi >= 0 and xi < width and yi >= 0 and yi < height:
             for c in range(inp.shape[1]):
                 scatter_add(grad_inp, scale, n, c, yi, xi, grad_out[n, c, h, w] * 1.0)
