@@ -13,7 +13,7 @@ from . import _validate
 from ._device import check_same_device, cuda_backend
 from ._threads import run_chunks, threads_for
 from .kernels import cpu
-from .kernels.chunks import plan_chunks, row_chunks, sum_buffers
+from .kernels.chunks import gradient_buffers, plan_chunks, row_chunks, sum_buffers
 
 __all__ = ["grid_sample", "grid_sample_vjp"]
 
@@ -182,17 +182,13 @@ def grid_sample_vjp(input, grid, grad_output, mode="bilinear", padding_mode="zer
     batch, out_height = grid_for_kernel.shape[:2]
     threads = threads_for(args.output_work())
     chunk_starts, chunk_buffers, n_buffers = plan_chunks(batch, out_height, threads)
-    if n_buffers == 1:
-        buffers = grad_input[np.newaxis]
-    else:
-        buffers = np.zeros((n_buffers,) + args.input_shape, dtype=args.dtype)
+    buffers = gradient_buffers(grad_input, n_buffers)
     run_chunks(cpu.grid_sample_backward, [
         (input, grid_for_kernel, grad_output, args.mode, args.padding, args.align_corners,
          buffers[buffer], grad_grid, start, end)
         for start, end, buffer in zip(chunk_starts[:-1], chunk_starts[1:], chunk_buffers)
     ])
-    if n_buffers > 1:
-        sum_buffers(buffers, grad_input, threads)
+    sum_buffers(buffers, grad_input, threads)
     return grad_input, grad_grid.astype(args.grid_dtype, copy=False)
 
 

@@ -27,7 +27,7 @@ from ._device import check_same_device, cuda_backend
 from ._threads import run_chunks, threads_for
 from .coords import normalized_base_coordinates
 from .kernels import cpu_fused
-from .kernels.chunks import plan_chunks, row_chunks, sum_buffers
+from .kernels.chunks import gradient_buffers, plan_chunks, row_chunks, sum_buffers
 
 __all__ = [
     "warp_affine",
@@ -145,10 +145,7 @@ def _run_backward(kernel, input, params, grad_output, args, grad_shapes, by_samp
         n_buffers = len(chunk_starts) - 1
         chunk_buffers = np.arange(n_buffers)
     n_chunks = len(chunk_starts) - 1
-    if n_buffers == 1:
-        buffers = grad_input[np.newaxis]
-    else:
-        buffers = np.zeros((n_buffers,) + args.input_shape, dtype=args.dtype)
+    buffers = gradient_buffers(grad_input, n_buffers)
     accumulators = [np.zeros((n_chunks,) + tuple(shape)) for shape in grad_shapes]
     run_chunks(kernel, [
         (input,) + params + (args.xs, args.ys, grad_output) + args.options()
@@ -156,8 +153,7 @@ def _run_backward(kernel, input, params, grad_output, args, grad_shapes, by_samp
         + (chunk_starts[k], chunk_starts[k + 1])
         for k in range(n_chunks)
     ])
-    if n_buffers > 1:
-        sum_buffers(buffers, grad_input, threads)
+    sum_buffers(buffers, grad_input, threads)
     sums = []
     for acc in accumulators:
         total = acc[0].copy()

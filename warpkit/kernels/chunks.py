@@ -74,8 +74,30 @@ def _even_split(total, parts):
     return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
+def gradient_buffers(grad_input, n_buffers):
+    """The buffers that the chunks of a plan scatter into.
+
+    With one buffer (chunks own whole, distinct samples) it is ``grad_input``
+    itself, seen as shape ``(1, ...)``; otherwise ``n_buffers`` zeroed copies.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from warpkit.kernels.chunks import gradient_buffers
+    >>> grad = np.zeros((2, 3))
+    >>> np.shares_memory(gradient_buffers(grad, 1), grad), gradient_buffers(grad, 2).shape
+    (True, (2, 2, 3))
+    """
+    if n_buffers == 1:
+        return grad_input[np.newaxis]
+    return np.zeros((n_buffers,) + grad_input.shape, dtype=grad_input.dtype)
+
+
 def sum_buffers(buffers, out, threads):
     """``out[...] = buffers[0] + buffers[1] + ...``, added in buffer order.
+
+    Nothing to do for the single buffer of :func:`gradient_buffers`, which
+    is ``out`` itself.
 
     Parameters
     ----------
@@ -86,6 +108,8 @@ def sum_buffers(buffers, out, threads):
     threads : int
         Number of threads to split the elements over.
     """
+    if buffers.shape[0] == 1 and np.shares_memory(buffers, out):
+        return
     flat_buffers = buffers.reshape(buffers.shape[0], -1)
     flat_out = out.reshape(-1)
     bounds = row_chunks(flat_out.shape[0], threads)
