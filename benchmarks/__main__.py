@@ -37,6 +37,20 @@ def _import_cases():
     return notes
 
 
+def _simd_facts():
+    """The host's vector features and the gather width warpkit's kernels use."""
+    try:
+        from llvmlite import binding
+
+        from warpkit.kernels.simd import HOST_VECTOR_BITS
+    except ImportError as error:
+        return {"error": str(error)}
+    features = binding.get_host_cpu_features()
+    shown = [name for name in ("avx2", "fma", "avx512f") if features.get(name)]
+    return {"cpu": binding.get_host_cpu_name(), "features": "+".join(shown) or "none",
+            "bits": HOST_VECTOR_BITS}
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -175,6 +189,7 @@ def main(argv=None):
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "load_at_start": os.getloadavg()[0],
         "notes": load_notes,
+        "simd": _simd_facts(),
     }
     log(f"warpkit benchmarks: {meta['versions']}; {os.cpu_count()} CPUs; "
         f"{'quick mode' if args.quick else f'repeat {args.repeat}'}")

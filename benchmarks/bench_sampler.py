@@ -164,6 +164,26 @@ def _backward_case(work, mode):
     return Case(f"grid_sample.backward.{mode}", work.key, contenders, work.pixels)
 
 
+def _backward_grid_case(work, mode):
+    """warpkit's grid-only backward against torch's full backward (input + grid)."""
+    grid_sample_vjp = warpkit_function("grid_sample_vjp")
+    torch = require("torch")
+    x, grid, grad_output = sampler_data(work)
+    xt, gt = torch_tensor(x, True), torch_tensor(grid, True)
+    got = torch_tensor(grad_output)
+    out = torch.nn.functional.grid_sample(xt, gt, mode=mode, padding_mode="zeros",
+                                          align_corners=False)
+    contenders = {
+        "warpkit": Contender(lambda: grid_sample_vjp(x, grid, grad_output, mode=mode,
+                                                     wrt=("grid",)),
+                             primary=True, note="grid_sample_vjp(wrt=('grid',))"),
+        "torch": Contender(lambda: torch.autograd.grad(out, (xt, gt), got, retain_graph=True),
+                           memory="rss", primary=True,
+                           note="autograd.grad on a retained graph (input + grid)"),
+    }
+    return Case(f"grid_sample.backward_grid.{mode}", work.key, contenders, work.pixels)
+
+
 def _forward_backward_case(work, mode):
     grid_sample = warpkit_function("grid_sample")
     torch = require("torch")
@@ -198,6 +218,9 @@ for _mode in MODES:
     register(f"grid_sample.backward.{_mode}", "sampler", _workloads,
              doc=f"grid_sample_vjp (input + grid gradients), {_mode}")(
         lambda work, mode=_mode: _backward_case(work, mode))
+register("grid_sample.backward_grid.bilinear", "sampler", wl.WITHOUT_HUGE,
+         doc="grid_sample_vjp for the grid gradient only, against torch's full backward")(
+    lambda work: _backward_grid_case(work, "bilinear"))
 register("grid_sample.forward_backward.bilinear", "sampler", wl.WITHOUT_HUGE,
          doc="grid_sample forward + backward through autograd, bilinear")(
     lambda work: _forward_backward_case(work, "bilinear"))

@@ -237,6 +237,36 @@ def _affine_forward_backward(work):
                 extra={"grid_bytes": grid_bytes})
 
 
+def _affine_theta_only(work):
+    """The STN case: the image is data, only theta needs a gradient."""
+    warp_affine = warpkit_function("warp_affine")
+    torch = require("torch")
+    f = torch.nn.functional
+    from autograd import make_vjp
+
+    x, grad_output = _data(work)
+    theta = wl.affine_thetas(work.n)
+    xt, tt = torch_tensor(x), torch_tensor(theta, True)
+    got = torch_tensor(grad_output)
+    maker = make_vjp(lambda t: warp_affine(x, t))
+
+    def warpkit_run():
+        vjp, _ = maker(theta)
+        return vjp(grad_output)
+
+    contenders = {
+        "warpkit": Contender(warpkit_run, primary=True,
+                             note="fused, autograd w.r.t. theta only (no input scatter)"),
+        "torch": Contender(
+            _torch_grads(lambda: f.grid_sample(xt, f.affine_grid(tt, x.shape,
+                                                                 align_corners=False),
+                                               align_corners=False), (tt,), got),
+            memory="rss", primary=True,
+            note="affine_grid + grid_sample, autograd w.r.t. theta only"),
+    }
+    return Case("warp_affine.forward_backward.theta", work.key, contenders, work.pixels)
+
+
 def _perspective_forward(work):
     warp_perspective = warpkit_function("warp_perspective")
     perspective_grid = warpkit_function("perspective_grid")
@@ -385,6 +415,9 @@ register("warp_affine.forward.bicubic", "warps", wl.MODERATE,
 register("warp_affine.forward_backward", "warps", wl.WITHOUT_HUGE,
          doc="fused affine warp forward + gradients w.r.t. input and theta")(
     _affine_forward_backward)
+register("warp_affine.forward_backward.theta", "warps", wl.WITHOUT_HUGE,
+         doc="fused affine warp forward + gradient w.r.t. theta only (image as data)")(
+    _affine_theta_only)
 register("warp_perspective.forward", "warps", wl.MODERATE,
          doc="fused projective warp forward, bilinear")(_perspective_forward)
 register("warp_perspective.forward_backward", "warps", wl.MODERATE,

@@ -293,6 +293,15 @@ def console_summary(meta, results, compile_result):
     return "\n".join(lines)
 
 
+def _simd_line(simd):
+    if not simd or "error" in simd:
+        return "CPU vector features: not recorded."
+    path = (f"explicit {simd['bits']}-bit gathers" if simd["bits"]
+            else "scalar loads (no AVX2 here)")
+    return (f"CPU: {simd['cpu']}, features {simd['features']}; warpkit's kernels ran with "
+            f"{path}.")
+
+
 def write(out_dir, meta, results, compile_result, scaling_result, gpu_result=None):
     """Write ``report.md`` and the scaling PNGs into ``out_dir``; returns the paths."""
     paths = []
@@ -308,6 +317,8 @@ def write(out_dir, meta, results, compile_result, scaling_result, gpu_result=Non
         "",
         "Versions: " + ", ".join(f"{name} {version}" for name, version in versions.items())
         + ".",
+        "",
+        _simd_line(meta.get("simd")),
         "",
         "## Method",
         "",

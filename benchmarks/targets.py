@@ -72,6 +72,7 @@ def collect(results, compile_result, meta):
     """Rows ``(issue, target, measured, met)``; ``met`` is True, False or None (not measured)."""
     threads = 2 if 2 in meta["thread_counts"] else max(meta["thread_counts"])
     c = _Collector(results, threads)
+    _cpu_kernel_targets(c, results, meta)
     fwd = "grid_sample.forward.bilinear"
     c.ratio_target(2, "bilinear forward ≥ 2× torch on 224² and C=32 64²", fwd,
                    ("n32c3-224", "n8c32-64"), "torch", 2.0)
@@ -119,6 +120,66 @@ def collect(results, compile_result, meta):
                       "memory floor on 2048² and 224²", fwd, ("n1c3-2048", "n32c3-224"),
                    "floor", 1.0 / 5.0)
     return c.rows
+
+
+CPU = "CPU kernels"
+
+
+def _cpu_kernel_targets(c, results, meta):
+    """The targets of the block/SIMD CPU kernels (vector gathers, native precision)."""
+    simd = meta.get("simd") or {}
+    c.add(CPU, "vector path detected and used",
+          f"host features {simd.get('features', '?')}; gather width "
+          f"{simd.get('bits', '?')} bits", bool(simd.get("bits")) if simd else None)
+    fwd = "grid_sample.forward.bilinear"
+    c.ratio_target(CPU, "bilinear forward ≥ 2× torch on 224² and C=32 64²", fwd,
+                   ("n32c3-224", "n8c32-64"), "torch", 2.0)
+    c.ratio_target(CPU, "bilinear forward ≥ 4× torch on 2048²", fwd, ("n1c3-2048",),
+                   "torch", 4.0)
+    c.ratio_target(CPU, "bilinear forward ≥ 1× torch on 28²", fwd, (TINY,), "torch", 1.0)
+    bwd = "grid_sample.backward.bilinear"
+    c.ratio_target(CPU, "backward (input + grid) ≥ 2× torch on the three larger", bwd,
+                   THREE_LARGER, "torch", 2.0)
+    c.ratio_target(CPU, "backward (input + grid) ≥ 1× torch on 28²", bwd, (TINY,), "torch", 1.0)
+    c.ratio_target(CPU, "backward for the grid only ≥ 3× torch's full backward",
+                   "grid_sample.backward_grid.bilinear", (TINY,) + THREE_LARGER, "torch", 3.0)
+    c.ratio_target(CPU, "bicubic forward ≥ 2× torch on the three larger",
+                   "grid_sample.forward.bicubic", THREE_LARGER, "torch", 2.0)
+    c.ratio_target(CPU, "nearest forward ≥ 1× torch everywhere", "grid_sample.forward.nearest",
+                   (TINY,) + THREE_LARGER, "torch", 1.0)
+    theta = "warp_affine.forward_backward.theta"
+    c.ratio_target(CPU, "fused warp_affine fwd+bwd, θ gradient only, ≥ 3× torch "
+                        "affine_grid+grid_sample on the three larger", theta,
+                   THREE_LARGER, "torch", 3.0)
+    c.ratio_target(CPU, "fused warp_affine fwd+bwd, θ gradient only, ≥ 1.5× torch on 28²",
+                   theta, (TINY,), "torch", 1.5)
+    c.ratio_target(CPU, "forward (fused warp_affine) within 3× of cv2.warpAffine on 2048² "
+                        "and 224²", "warp_affine.forward", ("n1c3-2048", "n32c3-224"),
+                   "cv2.warpAffine", 1.0 / 3.0)
+    _training_speedup_target(c, results)
+
+
+def _training_speedup_target(c, results):
+    import json
+    import os
+
+    text = ("ST-CNN training step ≥ 1.3× faster than before the block kernels "
+            "(torch-normalized, against benchmarks/results/baseline.json)")
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "baseline.json")
+    record = next((r for r in results if r["name"] == "training.st_cnn_step"
+                   and r["threads"] == c.threads and "timings" in r), None)
+    ratio = _ratio(record, "torch")
+    if ratio is None or not os.path.exists(path):
+        c.add(CPU, text, _why_missing(record, "training.st_cnn_step"), None)
+        return
+    with open(path) as handle:
+        before = json.load(handle)["training.st_cnn_step"]
+    before_ratio = before["torch_ms"] / before["warpkit_ms"]
+    speedup = ratio / before_ratio
+    warpkit_ms = record["timings"]["warpkit"]["median"] * 1e3
+    c.add(CPU, text, f"{speedup:.2f}× (step {warpkit_ms:.1f} ms, torch/warpkit {ratio:.2f}; "
+                     f"before {before['warpkit_ms']:.1f} ms, torch/warpkit {before_ratio:.2f})",
+          speedup >= 1.3)
 
 
 def _memory_target(c, name):

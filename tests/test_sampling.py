@@ -325,3 +325,38 @@ def test_calls_from_several_python_threads():
         np.testing.assert_array_equal(out, s_out)
         np.testing.assert_array_equal(gi, s_gi)
         np.testing.assert_array_equal(gg, s_gg)
+
+
+def test_autograd_asks_only_for_the_gradients_it_needs(monkeypatch):
+    rng = np.random.default_rng(7)
+    image, grid = random_case(rng)
+    asked = []
+    original = warpkit.sampling.grid_sample_vjp
+
+    def recording(*args, **kwargs):
+        asked.append(kwargs.get("wrt"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(warpkit.sampling, "grid_sample_vjp", recording)
+    grad_grid = autograd.grad(lambda g: anp.sum(warpkit.grid_sample(image, g) ** 2))(grid)
+    grad_image = autograd.grad(lambda i: anp.sum(warpkit.grid_sample(i, grid) ** 2))(image)
+    assert asked == [("grid",), ("input",)]
+    out = warpkit.grid_sample(image, grid)
+    both = original(image, grid, 2 * out)
+    np.testing.assert_array_equal(grad_grid, both[1])
+    np.testing.assert_array_equal(grad_image, both[0])
+
+
+def test_vjp_wrt_returns_none_for_gradients_not_asked_for():
+    rng = np.random.default_rng(8)
+    image, grid = random_case(rng)
+    grad_output = np.ones_like(warpkit.grid_sample(image, grid))
+    both = warpkit.grid_sample_vjp(image, grid, grad_output)
+    grad_input, grad_grid = warpkit.grid_sample_vjp(image, grid, grad_output, wrt=("grid",))
+    assert grad_input is None
+    np.testing.assert_array_equal(grad_grid, both[1])
+    grad_input, grad_grid = warpkit.grid_sample_vjp(image, grid, grad_output, wrt="input")
+    assert grad_grid is None
+    np.testing.assert_array_equal(grad_input, both[0])
+    with pytest.raises(ValueError, match="wrt must name gradients among 'input', 'grid'"):
+        warpkit.grid_sample_vjp(image, grid, grad_output, wrt=("theta",))

@@ -13,6 +13,7 @@ The rules:
   specialization per dtype.
 """
 
+import functools
 import numbers
 import os
 import operator
@@ -91,6 +92,9 @@ def check_ndim(name, shape, ndim, layout=None):
 
 def for_kernel(array, dtype):
     """``array`` as a C-contiguous, writeable array of ``dtype`` for a CPU kernel."""
+    if (type(array) is np.ndarray and array.dtype == dtype and array.flags.c_contiguous
+            and array.flags.writeable):
+        return array  # the common case, without np.require's overhead
     return np.require(array, dtype=dtype, requirements=["C", "W"])
 
 
@@ -109,6 +113,32 @@ def _lookup(name, value, table):
         valid = ", ".join(repr(key) for key in table)
         raise ValueError(f"{name} must be one of {valid}, got {value!r}")
     return table[value]
+
+
+def check_wrt(wrt, names):
+    """``wrt`` as a tuple of gradient names, each one of ``names``.
+
+    Examples
+    --------
+    >>> from warpkit._validate import check_wrt
+    >>> check_wrt("grid", ("input", "grid"))
+    ('grid',)
+    >>> check_wrt(("theta", "image"), ("input", "theta"))
+    Traceback (most recent call last):
+    ...
+    ValueError: wrt must name gradients among 'input', 'theta', got 'image'
+    """
+    if isinstance(wrt, str):
+        wrt = (wrt,)
+    try:
+        wrt = tuple(wrt)
+    except TypeError:
+        raise TypeError(f"wrt must be a tuple of gradient names, got {wrt!r}") from None
+    for name in wrt:
+        if name not in names:
+            valid = ", ".join(repr(n) for n in names)
+            raise ValueError(f"wrt must name gradients among {valid}, got {name!r}")
+    return wrt
 
 
 def check_bool(name, value):
@@ -166,6 +196,7 @@ def as_real_array(name, value, dtype=np.float64):
     return np.array(array, dtype=dtype)
 
 
+@functools.lru_cache(maxsize=1)
 def physical_memory():
     """Bytes of physical memory on this machine (``None`` if the OS does not say)."""
     try:

@@ -13,7 +13,8 @@ from . import _validate
 from ._device import check_same_device, cuda_backend
 from ._threads import run_chunks, threads_for
 from .kernels import cpu
-from .kernels.chunks import gradient_buffers, plan_chunks, row_chunks, sum_buffers
+from .kernels.chunks import plan_backward, row_chunks
+from .kernels.simd import HOST_VECTOR_BITS
 
 __all__ = ["grid_sample", "grid_sample_vjp"]
 
@@ -45,6 +46,11 @@ class SampleArgs:
         self.output_shape = input_shape[:2] + grid_shape[1:3]
         if not self.on_device:
             _validate.check_allocation("grid", self.output_shape, self.dtype, grid_shape)
+
+    def spec(self, wrt=("input", "grid")):
+        """The CPU kernel specialization for these options and gradients."""
+        return cpu.Spec(self.mode, self.padding, self.align_corners, HOST_VECTOR_BITS,
+                        "input" in wrt, "grid" in wrt)
 
     def output_work(self):
         """Number of output elements, the measure that picks the thread count."""
@@ -115,21 +121,29 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     out = np.empty(args.output_shape, dtype=args.dtype)
     if out.size == 0:
         return out
-    bounds = row_chunks(grid.shape[0] * grid.shape[1], threads_for(args.output_work()))
-    run_chunks(cpu.grid_sample_forward, [
-        (input, grid, args.mode, args.padding, args.align_corners, out, start, end)
-        for start, end in zip(bounds[:-1], bounds[1:])
-    ])
+    kernel = cpu.specialized(cpu.grid_sample_forward, args.spec())
+    rows = grid.shape[0] * grid.shape[1]
+    threads = threads_for(args.output_work())
+    if threads == 1:
+        kernel(input, grid, out, cpu.index_scratch(input.shape), 0, rows)
+        return out
+    bounds = row_chunks(rows, threads)
+    run_chunks(kernel, [(input, grid, out, cpu.index_scratch(input.shape), start, end)
+                        for start, end in zip(bounds[:-1], bounds[1:])])
     return out
 
 
 @primitive
 def grid_sample_vjp(input, grid, grad_output, mode="bilinear", padding_mode="zeros",
-                    align_corners=False):
+                    align_corners=False, *, wrt=("input", "grid")):
     """Gradients of :func:`grid_sample` for an output gradient, without autograd.
 
-    The input gradient is a scatter; it is computed race-free and is
-    bit-identical from run to run for the same arguments and thread count.
+    The input gradient is a scatter; it is computed race-free, without
+    per-thread copies of the image, and is bit-identical from run to run
+    whatever the thread count.
+    Ask only for the gradients you need with ``wrt``: the input-gradient
+    scatter is most of the cost, and an STN whose image is data needs only
+    the grid's.
 
     Parameters
     ----------
@@ -141,14 +155,17 @@ def grid_sample_vjp(input, grid, grad_output, mode="bilinear", padding_mode="zer
         Gradient of a scalar loss with respect to the output.
     mode, padding_mode, align_corners
         As for :func:`grid_sample`.
+    wrt : tuple of {"input", "grid"}, optional
+        The gradients to compute (keyword only; default both).
 
     Returns
     -------
-    grad_input : ndarray, shape (N, C, H, W)
-        Same dtype as ``input``.
-    grad_grid : ndarray, shape (N, H_out, W_out, 2)
+    grad_input : ndarray, shape (N, C, H, W), or None
+        Same dtype as ``input``; None unless ``"input"`` is in ``wrt``.
+    grad_grid : ndarray, shape (N, H_out, W_out, 2), or None
         Same dtype as ``grid``.  Zero for ``mode="nearest"``, and where a
-        padding mode clamps the coordinate.
+        padding mode clamps the coordinate; None unless ``"grid"`` is in
+        ``wrt``.
 
     Examples
     --------
@@ -162,10 +179,14 @@ def grid_sample_vjp(input, grid, grad_output, mode="bilinear", padding_mode="zer
            [0.25, 0.25]])
     >>> grad_grid[0, 0, 0]  # d output / d (x, y): the image rises by 1 per pixel in x, 2 in y
     array([1., 2.])
+    >>> warpkit.grid_sample_vjp(image, grid, np.ones((1, 1, 1, 1)), wrt=("grid",))[0] is None
+    True
     """
     args = SampleArgs(input, grid, mode, padding_mode, align_corners)
+    wrt = _validate.check_wrt(wrt, ("input", "grid"))
     if check_same_device(input=input, grad_output=grad_output):
-        return cuda_backend().grid_sample_vjp(input, grid, grad_output, args)
+        grads = cuda_backend().grid_sample_vjp(input, grid, grad_output, args)
+        return tuple(g if name in wrt else None for g, name in zip(grads, ("input", "grid")))
     _validate.float_dtype("grad_output", grad_output)
     if tuple(np.shape(grad_output)) != args.output_shape:
         raise ValueError(
@@ -175,21 +196,28 @@ def grid_sample_vjp(input, grid, grad_output, mode="bilinear", padding_mode="zer
     input = _validate.for_kernel(input, args.dtype)
     grid_for_kernel = _validate.for_kernel(grid, args.dtype)
     grad_output = _validate.for_kernel(grad_output, args.dtype)
-    grad_input = np.zeros(args.input_shape, dtype=args.dtype)
-    grad_grid = np.zeros(grid_for_kernel.shape, dtype=args.dtype)
-    if grad_output.size == 0:
-        return grad_input, grad_grid.astype(args.grid_dtype, copy=False)
-    batch, out_height = grid_for_kernel.shape[:2]
-    threads = threads_for(args.output_work())
-    chunk_starts, chunk_buffers, n_buffers = plan_chunks(batch, out_height, threads)
-    buffers = gradient_buffers(grad_input, n_buffers)
-    run_chunks(cpu.grid_sample_backward, [
-        (input, grid_for_kernel, grad_output, args.mode, args.padding, args.align_corners,
-         buffers[buffer], grad_grid, start, end)
-        for start, end, buffer in zip(chunk_starts[:-1], chunk_starts[1:], chunk_buffers)
-    ])
-    sum_buffers(buffers, grad_input, threads)
-    return grad_input, grad_grid.astype(args.grid_dtype, copy=False)
+    need_input, need_grid = "input" in wrt, "grid" in wrt
+    batch, channels = args.input_shape[:2]
+    if need_input:
+        grad_input = np.zeros(args.input_shape, dtype=args.dtype)
+    else:
+        grad_input = np.zeros((batch, channels, 0, 0), dtype=args.dtype)
+    grad_grid = (np.empty if grad_output.size else np.zeros)(
+        grid_for_kernel.shape if need_grid else (0, 0, 0, 2), dtype=args.dtype)
+    if grad_output.size and (need_input or need_grid):
+        height, width = args.input_shape[2:]
+        passes = plan_backward(batch, grid_for_kernel.shape[1], height, width,
+                               threads_for(args.output_work()), need_input, need_grid)
+        for pass_input, pass_grid, chunks in passes:
+            kernel = cpu.specialized(cpu.grid_sample_backward,
+                                     args.spec(("input",) * pass_input + ("grid",) * pass_grid))
+            run_chunks(kernel, [
+                (input, grid_for_kernel, grad_output, grad_input, grad_grid,
+                 cpu.index_scratch(input.shape)) + chunk
+                for chunk in chunks
+            ])
+    return (grad_input if need_input else None,
+            grad_grid.astype(args.grid_dtype, copy=False) if need_grid else None)
 
 
 def _grid_sample_vjp_maker(argnums, ans, args, kwargs):
@@ -199,8 +227,10 @@ def _grid_sample_vjp_maker(argnums, ans, args, kwargs):
         if argnum > 1:
             raise ValueError("grid_sample is differentiable only with respect to input and grid")
 
+    wrt = tuple(("input", "grid")[argnum] for argnum in argnums)
+
     def vjp(grad_output):
-        grads = grid_sample_vjp(input, grid, grad_output, **options)
+        grads = grid_sample_vjp(input, grid, grad_output, **options, wrt=wrt)
         return tuple(grads[argnum] for argnum in argnums)
 
     return vjp
@@ -209,7 +239,7 @@ def _grid_sample_vjp_maker(argnums, ans, args, kwargs):
 defvjp_argnums(grid_sample, _grid_sample_vjp_maker)
 
 
-def _second_order_unsupported(*_):
+def _second_order_unsupported(*_, **__):
     raise NotImplementedError(
         "second-order derivatives of grid_sample (the gradient of grid_sample_vjp) "
         "are not supported"

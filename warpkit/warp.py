@@ -7,10 +7,11 @@ coordinate on the fly, and the backward kernels turn coordinate gradients
 into parameter gradients on the spot: no ``(N, H_out, W_out, 2)`` array is
 ever allocated, forward or backward.
 
-Gradients are deterministic: the input gradient is scattered by the chunk
-plan of :mod:`warpkit.kernels.chunks`, and the parameter gradients are summed
-in float64, row by row inside a chunk and chunk by chunk in a fixed order, so
-the same call gives bit-identical gradients on every run.
+Gradients are deterministic: the input gradient is scattered by the plans of
+:mod:`warpkit.kernels.chunks` (threads own distinct samples, or distinct
+bands of input rows), and the parameter gradients are summed in float64,
+pixel by pixel inside a chunk and chunk by chunk in a fixed order, so the
+same call gives bit-identical gradients on every run.
 
 The thin-plate spline is split in two: :func:`warpkit.tps.solve_spline`
 solves for the coefficients in :mod:`autograd.numpy` (float64), and the fused
@@ -26,8 +27,10 @@ from . import _validate
 from ._device import check_same_device, cuda_backend
 from ._threads import run_chunks, threads_for
 from .coords import normalized_base_coordinates
-from .kernels import cpu_fused
-from .kernels.chunks import gradient_buffers, plan_chunks, row_chunks, sum_buffers
+from .kernels import cpu, cpu_fused
+from .kernels.chunks import (gradient_buffers, plan_backward, plan_chunks, row_chunks,
+                             sum_buffers)
+from .kernels.simd import HOST_VECTOR_BITS
 
 __all__ = [
     "warp_affine",
@@ -81,6 +84,11 @@ class WarpArgs:
     def options(self):
         return self.mode, self.padding, self.align_corners
 
+    def spec(self, need_input=True, need_params=True):
+        """The CPU kernel specialization for these options and gradients."""
+        return cpu.Spec(self.mode, self.padding, self.align_corners, HOST_VECTOR_BITS,
+                        need_input, need_params)
+
     def threads(self):
         n, c, h, w = self.output_shape
         return threads_for(n * max(c, 1) * h * w)
@@ -108,9 +116,14 @@ def _parameters(name, value, layout, batch):
     return _validate.for_kernel(array, np.float64)
 
 
-def _run_forward(kernel, input, params, args, by_sample=True):
+def _run_forward(kernel, input, params, args, by_sample=True, specialized=False):
     """Run a forward kernel over chunks of rows ``n * H_out + h`` (or of output rows
-    ``h`` alone, for kernels that visit every sample of a row: ``by_sample=False``)."""
+    ``h`` alone, for kernels that visit every sample of a row: ``by_sample=False``).
+
+    A ``specialized`` kernel (:func:`warpkit.kernels.cpu.specialized`) takes
+    no sampling options but an index scratch per chunk; the others take the
+    options as run-time integers."""
+    options = () if specialized else args.options()
     out = np.empty(args.output_shape, dtype=args.dtype)
     if out.size == 0:
         return out
@@ -118,15 +131,16 @@ def _run_forward(kernel, input, params, args, by_sample=True):
     batch, _, out_height, _ = args.output_shape
     bounds = row_chunks((batch if by_sample else 1) * out_height, args.threads())
     run_chunks(kernel, [
-        (input,) + params + (args.xs, args.ys) + args.options() + (out, start, end)
+        (input,) + params + (args.xs, args.ys) + options + (out,)
+        + ((cpu.index_scratch(input.shape),) if specialized else ()) + (start, end)
         for start, end in zip(bounds[:-1], bounds[1:])
     ])
     return out
 
 
 def _run_backward(kernel, input, params, grad_output, args, grad_shapes, by_sample=True):
-    """Run a backward kernel; return the input gradient and the summed float64
-    accumulators, one per entry of ``grad_shapes``.
+    """Run a run-time-option backward kernel (the spline's); return the input
+    gradient and the summed float64 accumulators, one per entry of ``grad_shapes``.
 
     ``by_sample=False`` is for kernels over output rows ``h`` that visit every
     sample: each chunk then scatters into its own input-gradient buffer.
@@ -154,13 +168,45 @@ def _run_backward(kernel, input, params, grad_output, args, grad_shapes, by_samp
         for k in range(n_chunks)
     ])
     sum_buffers(buffers, grad_input, threads)
-    sums = []
-    for acc in accumulators:
-        total = acc[0].copy()
-        for k in range(1, n_chunks):  # a fixed order: bit-identical on every run
-            total += acc[k]
-        sums.append(total)
-    return grad_input, sums
+    return grad_input, [_sum_in_order(acc) for acc in accumulators]
+
+
+def _run_specialized_backward(factory, input, params, grad_output, args, param_count,
+                              need_input, need_params):
+    """Run the backward of a matrix family (:func:`warpkit.kernels.cpu.specialized`
+    kernels) by the plan of :func:`warpkit.kernels.chunks.plan_backward`.
+
+    Returns the input gradient (None unless ``need_input``) and the float64
+    parameter gradient (N, ``param_count``), summed chunk by chunk in order.
+    """
+    grad_output = args.check_grad_output(grad_output)
+    input = _validate.for_kernel(input, args.dtype)
+    batch, channels, out_height, _ = args.output_shape
+    height, width = args.input_shape[2:]
+    grad_input = np.zeros(args.input_shape if need_input else (batch, channels, 0, 0),
+                          dtype=args.dtype)
+    grad_params = np.zeros((batch, param_count))
+    if grad_output.size and (need_input or need_params):
+        for pass_input, pass_params, chunks in plan_backward(
+                batch, out_height, height, width, args.threads(), need_input, need_params):
+            kernel = cpu.specialized(factory, args.spec(pass_input, pass_params))
+            accumulators = np.zeros((len(chunks), batch, param_count))
+            run_chunks(kernel, [
+                (input,) + params + (args.xs, args.ys, grad_output, grad_input,
+                                     accumulators[k], cpu.index_scratch(input.shape)) + chunk
+                for k, chunk in enumerate(chunks)
+            ])
+            if pass_params:
+                grad_params = _sum_in_order(accumulators)
+    return (grad_input if need_input else None), grad_params
+
+
+def _sum_in_order(accumulators):
+    """``accumulators[0] + accumulators[1] + ...`` in that order: bit-identical on every run."""
+    total = accumulators[0].copy()
+    for part in accumulators[1:]:
+        total += part
+    return total
 
 
 def _vjp_maker(vjp_function, names):
@@ -174,8 +220,10 @@ def _vjp_maker(vjp_function, names):
         arrays = args[:len(names)]
         rest = args[len(names):]
 
+        wrt = tuple(names[argnum] for argnum in argnums)
+
         def vjp(grad_output):
-            grads = vjp_function(*arrays, grad_output, *rest, **kwargs)
+            grads = vjp_function(*arrays, grad_output, *rest, **kwargs, wrt=wrt)
             return tuple(grads[argnum] for argnum in argnums)
 
         return vjp
@@ -183,7 +231,12 @@ def _vjp_maker(vjp_function, names):
     return maker
 
 
-def _second_order_unsupported(*_):
+def _only(grads, wrt, names):
+    """``grads`` with None in place of each gradient not named in ``wrt``."""
+    return tuple(grad if name in wrt else None for grad, name in zip(grads, names))
+
+
+def _second_order_unsupported(*_, **__):
     raise NotImplementedError(
         "second-order derivatives of the fused warps are not supported; use grid_sample "
         "with the matching grid")
@@ -236,12 +289,13 @@ def warp_affine(input, theta, size=None, mode="bilinear", padding_mode="zeros",
                                           align_corners)
     args = WarpArgs(input, size, mode, padding_mode, align_corners)
     theta = _parameters("theta", theta, (2, 3), args.input_shape[0])
-    return _run_forward(cpu_fused.warp_affine_forward, input, (theta,), args)
+    kernel = cpu.specialized(cpu_fused.warp_affine_forward, args.spec())
+    return _run_forward(kernel, input, (theta,), args, specialized=True)
 
 
 @primitive
 def warp_affine_vjp(input, theta, grad_output, size=None, mode="bilinear",
-                    padding_mode="zeros", align_corners=False):
+                    padding_mode="zeros", align_corners=False, *, wrt=("input", "theta")):
     """Gradients of :func:`warp_affine` for an output gradient, without autograd.
 
     Parameters
@@ -250,13 +304,19 @@ def warp_affine_vjp(input, theta, grad_output, size=None, mode="bilinear",
         As for :func:`warp_affine`.
     grad_output : ndarray, shape (N, C, H_out, W_out)
         Gradient of a scalar loss with respect to the output.
+    wrt : tuple of {"input", "theta"}, optional
+        The gradients to compute (keyword only; default both).  An STN whose
+        image is data needs only ``("theta",)``, which skips the costly
+        input-gradient scatter.
 
     Returns
     -------
-    grad_input : ndarray, shape (N, C, H, W)
-        Same dtype as ``input``; bit-identical from run to run.
-    grad_theta : ndarray, shape (N, 2, 3)
-        Same dtype as ``theta``; reduced in float64 inside the kernel.
+    grad_input : ndarray, shape (N, C, H, W), or None
+        Same dtype as ``input``; bit-identical from run to run.  None unless
+        ``"input"`` is in ``wrt``.
+    grad_theta : ndarray, shape (N, 2, 3), or None
+        Same dtype as ``theta``; reduced in float64 inside the kernel.  None
+        unless ``"theta"`` is in ``wrt``.
 
     Examples
     --------
@@ -269,16 +329,19 @@ def warp_affine_vjp(input, theta, grad_output, size=None, mode="bilinear",
     array([[0., 0., 4.],
            [0., 0., 8.]])
     """
+    wrt = _validate.check_wrt(wrt, ("input", "theta"))
     if check_same_device(input=input, theta=theta, grad_output=grad_output):
-        return cuda_backend().warp_affine_vjp(input, theta, grad_output, size, mode,
-                                              padding_mode, align_corners)
+        grads = cuda_backend().warp_affine_vjp(input, theta, grad_output, size, mode,
+                                               padding_mode, align_corners)
+        return _only(grads, wrt, ("input", "theta"))
     args = WarpArgs(input, size, mode, padding_mode, align_corners)
     theta_dtype = _validate.float_dtype("theta", theta)
     theta64 = _parameters("theta", theta, (2, 3), args.input_shape[0])
-    grad_input, (grad_theta,) = _run_backward(
-        cpu_fused.warp_affine_backward, input, (theta64,), grad_output, args,
-        [(args.input_shape[0], 6)])
-    return grad_input, grad_theta.reshape(-1, 2, 3).astype(theta_dtype)
+    need_input, need_theta = "input" in wrt, "theta" in wrt
+    grad_input, grad_theta = _run_specialized_backward(
+        cpu_fused.warp_affine_backward, input, (theta64,), grad_output, args, 6, need_input,
+        need_theta)
+    return grad_input, (grad_theta.reshape(-1, 2, 3).astype(theta_dtype) if need_theta else None)
 
 
 defvjp_argnums(warp_affine, _vjp_maker(warp_affine_vjp, ("input", "theta")))
@@ -333,12 +396,14 @@ def warp_perspective(input, homography, size=None, mode="bilinear", padding_mode
                                                align_corners)
     args = WarpArgs(input, size, mode, padding_mode, align_corners)
     hom = _parameters("homography", homography, (3, 3), args.input_shape[0])
-    return _run_forward(cpu_fused.warp_perspective_forward, input, (hom,), args)
+    kernel = cpu.specialized(cpu_fused.warp_perspective_forward, args.spec())
+    return _run_forward(kernel, input, (hom,), args, specialized=True)
 
 
 @primitive
 def warp_perspective_vjp(input, homography, grad_output, size=None, mode="bilinear",
-                         padding_mode="zeros", align_corners=False):
+                         padding_mode="zeros", align_corners=False, *,
+                         wrt=("input", "homography")):
     """Gradients of :func:`warp_perspective` for an output gradient, without autograd.
 
     Parameters
@@ -347,13 +412,15 @@ def warp_perspective_vjp(input, homography, grad_output, size=None, mode="biline
         As for :func:`warp_perspective`.
     grad_output : ndarray, shape (N, C, H_out, W_out)
         Gradient of a scalar loss with respect to the output.
+    wrt : tuple of {"input", "homography"}, optional
+        The gradients to compute (keyword only; default both).
 
     Returns
     -------
-    grad_input : ndarray, shape (N, C, H, W)
-        Same dtype as ``input``.
-    grad_homography : ndarray, shape (N, 3, 3)
-        Same dtype as ``homography``.
+    grad_input : ndarray, shape (N, C, H, W), or None
+        Same dtype as ``input``; None unless ``"input"`` is in ``wrt``.
+    grad_homography : ndarray, shape (N, 3, 3), or None
+        Same dtype as ``homography``; None unless ``"homography"`` is in ``wrt``.
 
     Examples
     --------
@@ -367,16 +434,19 @@ def warp_perspective_vjp(input, homography, grad_output, size=None, mode="biline
            [0., 0., 8.],
            [0., 0., 0.]])
     """
+    wrt = _validate.check_wrt(wrt, ("input", "homography"))
     if check_same_device(input=input, homography=homography, grad_output=grad_output):
-        return cuda_backend().warp_perspective_vjp(input, homography, grad_output, size, mode,
-                                                   padding_mode, align_corners)
+        grads = cuda_backend().warp_perspective_vjp(input, homography, grad_output, size,
+                                                    mode, padding_mode, align_corners)
+        return _only(grads, wrt, ("input", "homography"))
     args = WarpArgs(input, size, mode, padding_mode, align_corners)
     dtype = _validate.float_dtype("homography", homography)
     hom = _parameters("homography", homography, (3, 3), args.input_shape[0])
-    grad_input, (grad_hom,) = _run_backward(
-        cpu_fused.warp_perspective_backward, input, (hom,), grad_output, args,
-        [(args.input_shape[0], 9)])
-    return grad_input, grad_hom.reshape(-1, 3, 3).astype(dtype)
+    need_input, need_hom = "input" in wrt, "homography" in wrt
+    grad_input, grad_hom = _run_specialized_backward(
+        cpu_fused.warp_perspective_backward, input, (hom,), grad_output, args, 9, need_input,
+        need_hom)
+    return grad_input, (grad_hom.reshape(-1, 3, 3).astype(dtype) if need_hom else None)
 
 
 defvjp_argnums(warp_perspective, _vjp_maker(warp_perspective_vjp, ("input", "homography")))
@@ -456,7 +526,8 @@ def warp_spline(input, coefficients, control_points, size=None, mode="bilinear",
 
 @primitive
 def warp_spline_vjp(input, coefficients, control_points, grad_output, size=None,
-                    mode="bilinear", padding_mode="zeros", align_corners=False):
+                    mode="bilinear", padding_mode="zeros", align_corners=False, *,
+                    wrt=("input", "coefficients", "control_points")):
     """Gradients of :func:`warp_spline` for an output gradient, without autograd.
 
     Parameters
@@ -474,6 +545,9 @@ def warp_spline_vjp(input, coefficients, control_points, grad_output, size=None,
         Gradient with respect to the kernel centres only (the solve's share
         is added by autograd in :func:`warp_tps`).
 
+    A gradient not named in ``wrt`` (keyword only; default all three) is
+    returned as None.
+
     Examples
     --------
     >>> import numpy as np
@@ -487,11 +561,13 @@ def warp_spline_vjp(input, coefficients, control_points, grad_output, size=None,
     >>> [g.shape for g in grads]
     [(1, 1, 4, 4), (1, 7, 2), (4, 2)]
     """
+    names = ("input", "coefficients", "control_points")
+    wrt = _validate.check_wrt(wrt, names)
     if check_same_device(input=input, coefficients=coefficients,
                          control_points=control_points, grad_output=grad_output):
-        return cuda_backend().warp_spline_vjp(input, coefficients, control_points,
-                                              grad_output, size, mode, padding_mode,
-                                              align_corners)
+        return _only(cuda_backend().warp_spline_vjp(input, coefficients, control_points,
+                                                    grad_output, size, mode, padding_mode,
+                                                    align_corners), wrt, names)
     args = WarpArgs(input, size, mode, padding_mode, align_corners)
     coef_dtype = _validate.float_dtype("coefficients", coefficients)
     centre_dtype = _validate.float_dtype("control_points", control_points)
@@ -502,7 +578,8 @@ def warp_spline_vjp(input, coefficients, control_points, grad_output, size=None,
         kernel, input, (coef, centres), grad_output, args, [coef.shape, centres.shape],
         by_sample=not by_row)
     grad_centres = grad_centres.reshape(np.shape(getval(control_points)))
-    return grad_input, grad_coef.astype(coef_dtype), grad_centres.astype(centre_dtype)
+    return _only((grad_input, grad_coef.astype(coef_dtype), grad_centres.astype(centre_dtype)),
+                 wrt, names)
 
 
 defvjp_argnums(warp_spline, _vjp_maker(warp_spline_vjp,

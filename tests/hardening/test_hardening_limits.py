@@ -2,11 +2,9 @@
 
 import numpy as np
 import pytest
-from numpy.lib.stride_tricks import as_strided
 
 import warpkit
 from warpkit._validate import physical_memory
-from warpkit.kernels import cpu
 from warpkit.kernels.chunks import plan_chunks, row_chunks
 
 BIG = 2**33 + 5
@@ -20,22 +18,6 @@ def test_chunk_plans_are_exact_beyond_2_31_rows():
     assert starts[-1] == 2**20 * (2**13 + 1) and count == 1
     starts, buffers, count = plan_chunks(1, BIG, 2)
     assert starts.tolist() == [0, (BIG + 1) // 2, BIG] and buffers.tolist() == [0, 1]
-
-
-@pytest.mark.slow  # compiles the kernel for non-contiguous arrays (~20 s cold, cached after)
-def test_kernel_row_arithmetic_beyond_2_31_rows():
-    """Rows n * H_out + h near 2**32, on zero-stride views that need no memory."""
-    batch, out_height = 2**20, 2**12
-    image = np.arange(16.0).reshape(1, 1, 4, 4)
-    inp = as_strided(image, (batch, 1, 4, 4), (0,) + image.strides[1:])
-    values = np.random.default_rng(0).uniform(-1, 1, (out_height, 1, 2))
-    grid = as_strided(values, (batch, out_height, 1, 2), (0,) + values.strides)
-    buffer = np.zeros(out_height)
-    out = as_strided(buffer, (batch, 1, out_height, 1), (0, 0, 8, 8), writeable=True)
-    rows = batch * out_height
-    cpu.grid_sample_forward(inp, grid, 0, 0, False, out, rows - out_height, rows)
-    expected = warpkit.grid_sample(image, values[None])[0, 0, :, 0]
-    np.testing.assert_array_equal(buffer, expected)
 
 
 @pytest.mark.slow
@@ -63,9 +45,11 @@ def test_real_arrays_beyond_2_31_elements():
 
 # ------------------------------------------------------------- float32 vs float64
 
-#: float32 results are within this of the float64 result, relative to max |input|
-#: (the arithmetic runs in float64 whatever the dtype: only loads/stores round).
-FLOAT32_TOLERANCE = 1e-6
+#: float32 results are within this of the float64 result, relative to max |input|.
+#: float32 images are computed in float32 (as PyTorch does): the coordinate's
+#: rounding error, ~1e-7 relative to a pixel index of up to ~12 here, times
+#: the image's slope (up to 2 * max |input| per pixel), plus the weights'.
+FLOAT32_TOLERANCE = 1e-5
 
 
 @pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])

@@ -3,12 +3,15 @@
 :func:`build` takes a target's ``jit`` decorator (``numba.njit`` for the CPU,
 ``numba.cuda.jit(device=True)`` for CUDA) and a ``scatter_add`` function (a
 plain ``+=`` on the CPU, an atomic add on CUDA) and returns the compiled
-functions as a namespace.  The loops in :mod:`warpkit.kernels.cpu` and
-:mod:`warpkit.kernels.cuda` only decide *which* output pixel a thread handles;
-everything that decides *what* it computes lives here, so the targets cannot
-drift apart.
+functions as a namespace.  The CUDA kernels (:mod:`warpkit.kernels.cuda`)
+and the CPU spline kernels (:mod:`warpkit.kernels.cpu_fused`) only decide
+*which* output pixel a thread handles; everything that decides *what* it
+computes lives here.  The CPU block kernels (:mod:`warpkit.kernels.taps`,
+:mod:`warpkit.kernels.blocks`) compute the same quantities in the image's
+own dtype, in PyTorch's operation order, and share this module's constants
+and rules.
 
-Conventions (see :mod:`warpkit.coords` and DESIGN §4):
+Conventions (see :mod:`warpkit.coords`):
 
 * scalar coordinate and weight arithmetic runs in float64 whatever the array
   dtype; loads and stores use the arrays' own dtype;

@@ -118,3 +118,68 @@ def sum_buffers(buffers, out, threads):
         np.add.reduce(flat_buffers[:, start:end], axis=0, out=flat_out[start:end])
 
     run_chunks(add, zip(bounds[:-1], bounds[1:]))
+
+
+def plan_backward(batch, out_height, height, width, threads, need_input, need_grid):
+    """How a backward kernel's work is split over threads, with no gradient buffers.
+
+    Threads never add into the same input-gradient element:
+
+    * with at least as many samples as threads, each chunk covers whole,
+      distinct samples (and scatters into their gradients only);
+    * with fewer samples than threads (a batch of one), one pass splits the
+      output rows for the grid (or parameter) gradient, and a second pass
+      gives each thread a band of *input* rows: it visits every output
+      pixel, and scatters only the taps that land in its band.
+
+    Every input-gradient element then receives its contributions in output
+    pixel order, from one thread, so the gradients are bit-identical from
+    run to run and whatever the thread count.
+
+    Parameters
+    ----------
+    batch, out_height : int
+        Samples and output rows per sample.
+    height, width : int
+        The input's spatial size.
+    threads : int
+        Threads available.
+    need_input, need_grid : bool
+        Which gradients the backward computes.
+
+    Returns
+    -------
+    list of (bool, bool, list of (int, int, int, int))
+        Passes, run one after the other: ``(need_input, need_grid, chunks)``,
+        each chunk ``(band_start, band_end, row_start, row_end)`` with the
+        band as plane offsets ``[h * width, ...)`` and the rows as flattened
+        output rows ``n * out_height + h``.
+
+    Examples
+    --------
+    >>> from warpkit.kernels.chunks import plan_backward
+    >>> plan_backward(4, 3, 5, 5, 2, True, True)
+    [(True, True, [(0, 25, 0, 6), (0, 25, 6, 12)])]
+    >>> plan_backward(1, 4, 6, 5, 2, True, True)  # doctest: +NORMALIZE_WHITESPACE
+    [(False, True, [(0, 0, 0, 2), (0, 0, 2, 4)]),
+     (True, False, [(0, 15, 0, 4), (15, 30, 0, 4)])]
+    """
+    threads = max(1, int(threads))
+    rows = batch * out_height
+    plane = height * width
+    if not need_input or threads == 1 or batch >= threads:
+        if need_input:
+            starts = _even_split(batch, min(threads, max(batch, 1))) * out_height
+        else:
+            starts = row_chunks(max(rows, 1), threads)
+        chunks = [(0, plane, int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
+        return [(need_input, need_grid, chunks)]
+    passes = []
+    if need_grid:
+        starts = row_chunks(rows, threads)
+        passes.append((False, True, [(0, 0, int(a), int(b))
+                                     for a, b in zip(starts[:-1], starts[1:])]))
+    bands = row_chunks(height, threads) * width
+    passes.append((True, False, [(int(a), int(b), 0, rows)
+                                 for a, b in zip(bands[:-1], bands[1:])]))
+    return passes

@@ -1,58 +1,141 @@
-"""CPU loops for ``grid_sample`` forward and backward.
+"""CPU kernels of ``grid_sample`` forward and backward.
 
-Each kernel is a serial, GIL-free (``nogil``) loop over a range of flattened
-output rows ``n * H_out + h``; :mod:`warpkit.kernels.chunks` cuts the rows
-into chunks and runs them on a thread pool, so a batch of one still uses every
-core.  Serial kernels compile in about half the time of Numba ``parallel=True``
-loops, and the pool is safe to use from several Python threads and after
-``fork``.
+Each kernel is a serial, GIL-free (``nogil``) loop over a range of
+flattened output rows ``n * H_out + h``; :mod:`warpkit.kernels.chunks` cuts
+the rows into chunks and :mod:`warpkit._threads` runs them, so a batch of
+one still uses every core.  Inside a range the kernel walks blocks of up to
+:data:`~warpkit.kernels.taps.BLOCK` output pixels of one sample (a block
+may span several short rows): it locates the block's taps from its grid
+points (:mod:`warpkit.kernels.taps`), then samples or differentiates them
+(:mod:`warpkit.kernels.blocks`).
 
-The loops only choose which output pixels to visit; the per-pixel arithmetic
-is :mod:`warpkit.kernels._math`.
+The kernels are specialized at compile time on a :class:`Spec` -- mode,
+padding, ``align_corners``, vector width and, for the backward pass, which
+gradients to compute -- so no pixel branches on them.  Each specialization
+is compiled the first time it is used (and cached on disk); see
+:func:`specialized`.
 """
 
+import collections
+import threading
+
 import numba
-from .._config import CPU_DEVICE_JIT_OPTIONS, CPU_JIT_OPTIONS
-from . import _math
+import numpy as np
+
+from .._config import CPU_JIT_OPTIONS
+from .blocks import DGX, DGY, ROWS, backward_block, sample_block
+from .taps import BLOCK, INDEX_ROWS, locate
+
+#: What a kernel is specialized on.  ``bits`` is the gather width
+#: (:data:`warpkit.kernels.simd.HOST_VECTOR_BITS`, or 0 for scalar loads);
+#: ``need_input``/``need_grid`` select the backward's gradients (the
+#: forward kernels ignore them).
+Spec = collections.namedtuple(
+    "Spec", "mode padding align_corners bits need_input need_grid",
+    defaults=(True, True))
+
+_compiled = {}
+_compiled_lock = threading.Lock()
 
 
-@numba.njit(**CPU_DEVICE_JIT_OPTIONS)
-def _scatter_add(target, scale, n, c, y, x, value):
-    target[n, c, y, x] += value
+def specialized(factory, spec):
+    """The kernel ``factory(*spec)`` builds, made once per process and spec.
 
+    The kernel compiles on its first call (or loads from Numba's disk cache).
 
-pixel_math = _math.build(numba.njit(**CPU_DEVICE_JIT_OPTIONS), _scatter_add)
-_sample_pixel = pixel_math.sample_pixel
-_backward_pixel = pixel_math.backward_pixel
-
-
-@numba.njit(**CPU_JIT_OPTIONS)
-def grid_sample_forward(inp, grid, mode, padding_mode, align_corners, out, row_start, row_end):
-    """``out[n, :, h, w]`` = input sampled at ``grid[n, h, w]``, for flattened rows
-    ``n * H_out + h`` in ``[row_start, row_end)``."""
-    out_height = grid.shape[1]
-    for row in range(row_start, row_end):
-        n = row // out_height
-        h = row - n * out_height
-        for w in range(grid.shape[2]):
-            _sample_pixel(inp, n, grid[n, h, w, 0], grid[n, h, w, 1], mode, padding_mode,
-                          align_corners, out, h, w)
-
-
-@numba.njit(**CPU_JIT_OPTIONS)
-def grid_sample_backward(inp, grid, grad_out, mode, padding_mode, align_corners, grad_inp,
-                         grad_grid, row_start, row_end):
-    """Gradients of :func:`grid_sample_forward` for rows ``[row_start, row_end)``.
-
-    Adds the input gradient into ``grad_inp`` (in row order) and writes the
-    grid gradient of those rows into ``grad_grid``.
+    Examples
+    --------
+    >>> from warpkit.kernels import cpu
+    >>> spec = cpu.Spec(mode=0, padding=0, align_corners=False, bits=0)
+    >>> cpu.specialized(cpu.grid_sample_forward, spec) is cpu.specialized(
+    ...     cpu.grid_sample_forward, spec)
+    True
     """
-    out_height = grid.shape[1]
-    for row in range(row_start, row_end):
-        n = row // out_height
-        h = row - n * out_height
-        for w in range(grid.shape[2]):
-            gx, gy = _backward_pixel(inp, grad_out, n, h, w, grid[n, h, w, 0], grid[n, h, w, 1],
-                                     mode, padding_mode, align_corners, grad_inp, 1.0)
-            grad_grid[n, h, w, 0] = gx
-            grad_grid[n, h, w, 1] = gy
+    key = (factory, tuple(spec))
+    kernel = _compiled.get(key)
+    if kernel is None:
+        with _compiled_lock:
+            kernel = _compiled.get(key)
+            if kernel is None:
+                kernel = _compiled[key] = factory(*spec)
+    return kernel
+
+
+# Numba's on-disk cache keys a closure on the values of its free variables,
+# so each specialization below is cached apart.  The closures capture plain
+# ints and bools only: the helpers they call are module globals (a closure
+# over a dispatcher could not be cached).
+
+
+def index_scratch(image_shape):
+    """The integer scratch a kernel call needs: int32 offsets, int64 for huge planes."""
+    plane = int(image_shape[-1]) * int(image_shape[-2])
+    return np.empty((INDEX_ROWS, BLOCK), dtype=np.int32 if plane < 2**31 else np.int64)
+
+
+def grid_sample_forward(mode, padding, align_corners, bits, need_input=True, need_grid=True):
+    """Forward kernel: ``kernel(inp, grid, out, index, row_start, row_end)``;
+    ``index`` is the call's :func:`index_scratch`."""
+
+    @numba.njit(**CPU_JIT_OPTIONS)
+    def kernel(inp, grid, out, index, row_start, row_end):
+        batch, channels, height, width = inp.shape
+        out_height, out_width = grid.shape[1], grid.shape[2]
+        plane = out_height * out_width
+        real = np.empty((ROWS, BLOCK), dtype=inp.dtype)
+        pixel = row_start * out_width
+        end = row_end * out_width
+        while pixel < end:
+            n = pixel // plane
+            first = pixel - n * plane
+            count = min(BLOCK, end - pixel, plane - first)
+            locate(mode, padding, align_corners, grid[n].reshape(2 * plane), first, count,
+                   height, width, real, index)
+            sample_block(mode, bits, inp[n].reshape(channels, height * width),
+                         out[n].reshape(channels, plane), first, count, real, index)
+            pixel += count
+
+    return kernel
+
+
+def grid_sample_backward(mode, padding, align_corners, bits, need_input=True, need_grid=True):
+    """Backward kernel: ``kernel(inp, grid, grad_out, grad_inp, grad_grid, index,
+    band_start, band_end, row_start, row_end)``.
+
+    Adds the input gradient of the rows into ``grad_inp`` (if ``need_input``;
+    only taps at plane offsets ``[band_start, band_end)``, see
+    :func:`warpkit.kernels.blocks.backward_block`) and writes their grid
+    gradient into ``grad_grid`` (if ``need_grid``).
+    A gradient that is not needed may be passed empty: ``grad_inp`` of shape
+    ``(N, C, 0, 0)``, ``grad_grid`` of any shape.
+    """
+
+    @numba.njit(**CPU_JIT_OPTIONS)
+    def kernel(inp, grid, grad_out, grad_inp, grad_grid, index, band_start, band_end,
+               row_start, row_end):
+        batch, channels, height, width = inp.shape
+        out_height, out_width = grid.shape[1], grid.shape[2]
+        plane = out_height * out_width
+        real = np.empty((ROWS, BLOCK), dtype=inp.dtype)
+        dgx, dgy = real[DGX], real[DGY]
+        pixel = row_start * out_width
+        end = row_end * out_width
+        while pixel < end:
+            n = pixel // plane
+            first = pixel - n * plane
+            count = min(BLOCK, end - pixel, plane - first)
+            locate(mode, padding, align_corners, grid[n].reshape(2 * plane), first, count,
+                   height, width, real, index)
+            grad_planes = grad_inp[n].reshape(channels, grad_inp.shape[2] * grad_inp.shape[3])
+            backward_block(mode, bits, need_input, need_grid,
+                           inp[n].reshape(channels, height * width),
+                           grad_out[n].reshape(channels, plane), grad_planes,
+                           band_start, band_end, first, count, real, index)
+            if need_grid:
+                grid_grad = grad_grid[n].reshape(2 * plane)
+                for i in range(count):
+                    grid_grad[2 * (first + i)] = dgx[i]
+                    grid_grad[2 * (first + i) + 1] = dgy[i]
+            pixel += count
+
+    return kernel

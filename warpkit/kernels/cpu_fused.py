@@ -2,9 +2,11 @@
 
 Like :mod:`warpkit.kernels.cpu`, every kernel is a serial ``nogil`` loop over
 a range ``[row_start, row_end)`` of flattened output rows ``n * H_out + h``,
-run on the thread pool by :mod:`warpkit.warp`.  The per-pixel arithmetic is
-:mod:`warpkit.kernels._fused_math` (coordinates and parameter gradients) on
-top of :mod:`warpkit.kernels._math` (sampling).
+run on the thread pool by :mod:`warpkit.warp`.  The affine and projective
+kernels compute each block's coordinates and parameter gradients here and
+sample with the block pipeline of :mod:`warpkit.kernels.cpu`; the spline
+kernels use the per-pixel maths of :mod:`warpkit.kernels._fused_math` on top
+of :mod:`warpkit.kernels._math`.
 
 Backward kernels add into the chunk's own buffers: the input gradient into
 ``grad_inp`` (shared only by chunks that cover distinct samples), the
@@ -13,16 +15,28 @@ in order.  The caller sums the chunks' accumulators in chunk order, so the
 gradients are bit-identical from run to run.
 
 Every kernel takes the parameters as float64 arrays and the normalized base
-coordinates ``xs`` (W_out,) and ``ys`` (H_out,) as float64, so there is one
-compiled specialization per image dtype.
+coordinates ``xs`` (W_out,) and ``ys`` (H_out,) as float64.
 """
 
 import numba
 import numpy as np
 
 from .._config import CPU_DEVICE_JIT_OPTIONS, CPU_JIT_OPTIONS
-from . import _fused_math
-from .cpu import pixel_math
+from . import _fused_math, _math
+from .blocks import DGX, DGY, ROWS, SRC_X, backward_block, sample_block
+from .simd import like
+from .taps import BLOCK, locate
+
+jit = numba.njit(**CPU_DEVICE_JIT_OPTIONS)
+NO_SOURCE = _fused_math.NO_SOURCE
+
+
+@numba.njit(**CPU_DEVICE_JIT_OPTIONS)
+def _scatter_add(target, scale, n, c, y, x, value):
+    target[n, c, y, x] += value
+
+
+pixel_math = _math.build(numba.njit(**CPU_DEVICE_JIT_OPTIONS), _scatter_add)
 
 fused_math = _fused_math.build(numba.njit(**CPU_DEVICE_JIT_OPTIONS), pixel_math)
 # The loops call the coordinate and gradient pieces and the sampler directly
@@ -30,9 +44,6 @@ fused_math = _fused_math.build(numba.njit(**CPU_DEVICE_JIT_OPTIONS), pixel_math)
 # one call level less per pixel, which LLVM then inlines.
 _sample_pixel = pixel_math.sample_pixel
 _backward_pixel = pixel_math.backward_pixel
-_affine_point = fused_math.affine_point
-_affine_accumulate = fused_math.affine_accumulate
-_projective_point = fused_math.projective_point
 _projective_accumulate = fused_math.projective_accumulate
 _spline_point = fused_math.spline_point
 _spline_point_basis = fused_math.spline_point_basis
@@ -41,68 +52,232 @@ _spline_basis = fused_math.spline_basis
 _spline_point_from_basis = fused_math.spline_point_from_basis
 
 
-@numba.njit(**CPU_JIT_OPTIONS)
-def warp_affine_forward(inp, theta, xs, ys, mode, padding_mode, align_corners, out,
-                        row_start, row_end):
-    """``out[n, :, h, w]`` = input at ``theta[n] @ (xs[w], ys[h], 1)``, rows in range."""
-    out_height = ys.shape[0]
-    for row in range(row_start, row_end):
-        n = row // out_height
-        h = row - n * out_height
+# ------------------------------------------------ affine and projective
+#
+# These kernels run the block pipeline of warpkit.kernels.cpu: the
+# family's coordinates of a block (computed in float64 from the float64
+# parameters, then rounded to the image dtype), the shared locate and
+# sample/backward steps, and for the backward pass the parameter gradient
+# of the block, summed in float64 in pixel order.  Like the grid_sample
+# kernels they are closures specialized on a ``cpu.Spec``.
+
+
+@jit
+def _affine_coordinates(theta, n, xs, ys, first, count, out_width, points):
+    t00, t01, t02 = theta[n, 0, 0], theta[n, 0, 1], theta[n, 0, 2]
+    t10, t11, t12 = theta[n, 1, 0], theta[n, 1, 1], theta[n, 1, 2]
+    i = 0
+    while i < count:
+        h = (first + i) // out_width
+        w0 = first + i - h * out_width
+        segment = min(out_width - w0, count - i)
         y = ys[h]
-        for w in range(xs.shape[0]):
-            gx, gy = _affine_point(theta, n, xs[w], y)
-            _sample_pixel(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w)
+        for k in range(segment):
+            x = xs[w0 + k]
+            points[2 * (i + k)] = like(points, t00 * x + t01 * y + t02)
+            points[2 * (i + k) + 1] = like(points, t10 * x + t11 * y + t12)
+        i += segment
 
 
-@numba.njit(**CPU_JIT_OPTIONS)
-def warp_affine_backward(inp, theta, xs, ys, grad_out, mode, padding_mode, align_corners,
-                         grad_inp, acc, row_start, row_end):
-    """Input gradient into ``grad_inp``; theta gradient into ``acc`` (N, 6), float64."""
-    out_height = ys.shape[0]
-    for row in range(row_start, row_end):
-        n = row // out_height
-        h = row - n * out_height
+@jit
+def _affine_gradient(xs, ys, first, count, out_width, dgx, dgy, acc):
+    i = 0
+    while i < count:
+        h = (first + i) // out_width
+        w0 = first + i - h * out_width
+        segment = min(out_width - w0, count - i)
         y = ys[h]
-        acc_n = acc[n]
-        for w in range(xs.shape[0]):
-            x = xs[w]
-            gx, gy = _affine_point(theta, n, x, y)
-            dgx, dgy = _backward_pixel(inp, grad_out, n, h, w, gx, gy, mode, padding_mode,
-                                       align_corners, grad_inp, 1.0)
-            _affine_accumulate(acc_n, x, y, dgx, dgy)
+        a0 = a1 = a2 = a3 = a4 = a5 = 0.0
+        for k in range(segment):
+            x = xs[w0 + k]
+            gx = np.float64(dgx[i + k])
+            gy = np.float64(dgy[i + k])
+            a0 += gx * x
+            a2 += gx
+            a3 += gy * x
+            a5 += gy
+        a1 = a2 * y
+        a4 = a5 * y
+        acc[0] += a0
+        acc[1] += a1
+        acc[2] += a2
+        acc[3] += a3
+        acc[4] += a4
+        acc[5] += a5
+        i += segment
 
 
-@numba.njit(**CPU_JIT_OPTIONS)
-def warp_perspective_forward(inp, hom, xs, ys, mode, padding_mode, align_corners, out,
-                             row_start, row_end):
-    """``out[n, :, h, w]`` = input at the projection of ``(xs[w], ys[h], 1)`` by ``hom[n]``."""
-    out_height = ys.shape[0]
-    for row in range(row_start, row_end):
-        n = row // out_height
-        h = row - n * out_height
+@jit
+def _projective_point(hom, n, x, y):
+    u = hom[n, 0, 0] * x + hom[n, 0, 1] * y + hom[n, 0, 2]
+    v = hom[n, 1, 0] * x + hom[n, 1, 1] * y + hom[n, 1, 2]
+    w = hom[n, 2, 0] * x + hom[n, 2, 1] * y + hom[n, 2, 2]
+    inside = w > 0.0
+    gx = u / w if inside else NO_SOURCE
+    gy = v / w if inside else NO_SOURCE
+    return gx, gy, w
+
+
+@jit
+def _projective_coordinates(hom, n, xs, ys, first, count, out_width, points):
+    i = 0
+    while i < count:
+        h = (first + i) // out_width
+        w0 = first + i - h * out_width
+        segment = min(out_width - w0, count - i)
         y = ys[h]
-        for w in range(xs.shape[0]):
-            gx, gy, _ = _projective_point(hom, n, xs[w], y)
-            _sample_pixel(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w)
+        for k in range(segment):
+            gx, gy, _ = _projective_point(hom, n, xs[w0 + k], y)
+            points[2 * (i + k)] = like(points, gx)
+            points[2 * (i + k) + 1] = like(points, gy)
+        i += segment
 
 
-@numba.njit(**CPU_JIT_OPTIONS)
-def warp_perspective_backward(inp, hom, xs, ys, grad_out, mode, padding_mode, align_corners,
-                              grad_inp, acc, row_start, row_end):
-    """Input gradient into ``grad_inp``; homography gradient into ``acc`` (N, 9), float64."""
-    out_height = ys.shape[0]
-    for row in range(row_start, row_end):
-        n = row // out_height
-        h = row - n * out_height
+@jit
+def _projective_gradient(hom, n, xs, ys, first, count, out_width, dgx, dgy, acc):
+    i = 0
+    while i < count:
+        h = (first + i) // out_width
+        w0 = first + i - h * out_width
+        segment = min(out_width - w0, count - i)
         y = ys[h]
-        acc_n = acc[n]
-        for w in range(xs.shape[0]):
-            x = xs[w]
-            gx, gy, wh = _projective_point(hom, n, x, y)
-            dgx, dgy = _backward_pixel(inp, grad_out, n, h, w, gx, gy, mode, padding_mode,
-                                       align_corners, grad_inp, 1.0)
-            _projective_accumulate(acc_n, x, y, wh, gx, gy, dgx, dgy)
+        for k in range(segment):
+            x = xs[w0 + k]
+            gx, gy, w = _projective_point(hom, n, x, y)
+            _projective_accumulate(acc, x, y, w, gx, gy, np.float64(dgx[i + k]),
+                                   np.float64(dgy[i + k]))
+        i += segment
+
+
+def warp_affine_forward(mode, padding, align_corners, bits, need_input=True, need_grid=True):
+    """``kernel(inp, theta, xs, ys, out, index, row_start, row_end)``: ``out[n, :, h, w]``
+    = input at ``theta[n] @ (xs[w], ys[h], 1)``, for rows ``n * H_out + h`` in range;
+    ``index`` is the call's :func:`warpkit.kernels.cpu.index_scratch`."""
+
+    @numba.njit(**CPU_JIT_OPTIONS)
+    def kernel(inp, theta, xs, ys, out, index, row_start, row_end):
+        batch, channels, height, width = inp.shape
+        out_width = xs.shape[0]
+        plane = ys.shape[0] * out_width
+        real = np.empty((ROWS, BLOCK), dtype=inp.dtype)
+        points = real[SRC_X:SRC_X + 2].reshape(2 * BLOCK)  # the block's (x, y) pairs
+        pixel = row_start * out_width
+        end = row_end * out_width
+        while pixel < end:
+            n = pixel // plane
+            first = pixel - n * plane
+            count = min(BLOCK, end - pixel, plane - first)
+            _affine_coordinates(theta, n, xs, ys, first, count, out_width, points)
+            locate(mode, padding, align_corners, points, 0, count, height, width, real, index)
+            sample_block(mode, bits, inp[n].reshape(channels, height * width),
+                         out[n].reshape(channels, plane), first, count, real, index)
+            pixel += count
+
+    return kernel
+
+
+def warp_affine_backward(mode, padding, align_corners, bits, need_input=True, need_grid=True):
+    """``kernel(inp, theta, xs, ys, grad_out, grad_inp, acc, index, band_start, band_end,
+    row_start, row_end)``: the input gradient into ``grad_inp`` (if ``need_input``,
+    taps in the band only, as for :func:`warpkit.kernels.cpu.grid_sample_backward`;
+    else it may be ``(N, C, 0, 0)``), the theta gradient into ``acc`` (N, 6),
+    float64 (if ``need_grid``: the parameters' gradient comes from the grid's)."""
+
+    @numba.njit(**CPU_JIT_OPTIONS)
+    def kernel(inp, theta, xs, ys, grad_out, grad_inp, acc, index, band_start, band_end,
+               row_start, row_end):
+        batch, channels, height, width = inp.shape
+        out_width = xs.shape[0]
+        plane = ys.shape[0] * out_width
+        real = np.empty((ROWS, BLOCK), dtype=inp.dtype)
+        points = real[SRC_X:SRC_X + 2].reshape(2 * BLOCK)  # the block's (x, y) pairs
+        pixel = row_start * out_width
+        end = row_end * out_width
+        while pixel < end:
+            n = pixel // plane
+            first = pixel - n * plane
+            count = min(BLOCK, end - pixel, plane - first)
+            _affine_coordinates(theta, n, xs, ys, first, count, out_width, points)
+            locate(mode, padding, align_corners, points, 0, count, height, width, real, index)
+            backward_block(mode, bits, need_input, need_grid,
+                           inp[n].reshape(channels, height * width),
+                           grad_out[n].reshape(channels, plane),
+                           grad_inp[n].reshape(channels, grad_inp.shape[2] * grad_inp.shape[3]),
+                           band_start, band_end, first, count, real, index)
+            if need_grid:
+                _affine_gradient(xs, ys, first, count, out_width, real[DGX], real[DGY], acc[n])
+            pixel += count
+
+    return kernel
+
+
+def warp_perspective_forward(mode, padding, align_corners, bits, need_input=True,
+                             need_grid=True):
+    """``kernel(inp, hom, xs, ys, out, index, row_start, row_end)``: ``out[n, :, h, w]`` = input
+    at the projection of ``(xs[w], ys[h], 1)`` by ``hom[n]``."""
+
+    @numba.njit(**CPU_JIT_OPTIONS)
+    def kernel(inp, hom, xs, ys, out, index, row_start, row_end):
+        batch, channels, height, width = inp.shape
+        out_width = xs.shape[0]
+        plane = ys.shape[0] * out_width
+        real = np.empty((ROWS, BLOCK), dtype=inp.dtype)
+        points = real[SRC_X:SRC_X + 2].reshape(2 * BLOCK)  # the block's (x, y) pairs
+        pixel = row_start * out_width
+        end = row_end * out_width
+        while pixel < end:
+            n = pixel // plane
+            first = pixel - n * plane
+            count = min(BLOCK, end - pixel, plane - first)
+            _projective_coordinates(hom, n, xs, ys, first, count, out_width, points)
+            locate(mode, padding, align_corners, points, 0, count, height, width, real, index)
+            sample_block(mode, bits, inp[n].reshape(channels, height * width),
+                         out[n].reshape(channels, plane), first, count, real, index)
+            pixel += count
+
+    return kernel
+
+
+def warp_perspective_backward(mode, padding, align_corners, bits, need_input=True,
+                              need_grid=True):
+    """``kernel(inp, hom, xs, ys, grad_out, grad_inp, acc, index, band_start, band_end,
+    row_start, row_end)``: as :func:`warp_affine_backward`, with the homography
+    gradient in ``acc`` (N, 9)."""
+
+    @numba.njit(**CPU_JIT_OPTIONS)
+    def kernel(inp, hom, xs, ys, grad_out, grad_inp, acc, index, band_start, band_end,
+               row_start, row_end):
+        batch, channels, height, width = inp.shape
+        out_width = xs.shape[0]
+        plane = ys.shape[0] * out_width
+        real = np.empty((ROWS, BLOCK), dtype=inp.dtype)
+        points = real[SRC_X:SRC_X + 2].reshape(2 * BLOCK)  # the block's (x, y) pairs
+        pixel = row_start * out_width
+        end = row_end * out_width
+        while pixel < end:
+            n = pixel // plane
+            first = pixel - n * plane
+            count = min(BLOCK, end - pixel, plane - first)
+            _projective_coordinates(hom, n, xs, ys, first, count, out_width, points)
+            locate(mode, padding, align_corners, points, 0, count, height, width, real, index)
+            backward_block(mode, bits, need_input, need_grid,
+                           inp[n].reshape(channels, height * width),
+                           grad_out[n].reshape(channels, plane),
+                           grad_inp[n].reshape(channels, grad_inp.shape[2] * grad_inp.shape[3]),
+                           band_start, band_end, first, count, real, index)
+            if need_grid:
+                _projective_gradient(hom, n, xs, ys, first, count, out_width, real[DGX],
+                                     real[DGY], acc[n])
+            pixel += count
+
+    return kernel
+
+
+# ---------------------------------------------------------------- spline
+#
+# The spline kernels below still sample with the per-pixel scalar maths of
+# warpkit.kernels._math (coordinates and weights in float64), one pixel at a
+# time; they take mode, padding and align_corners as run-time integers.
 
 
 @numba.njit(**CPU_JIT_OPTIONS)
