@@ -42,13 +42,13 @@ def _simd_facts():
     try:
         from llvmlite import binding
 
-        from warpkit.kernels.simd import HOST_VECTOR_BITS
+        from warpkit.kernels.simd import HOST_VECTOR_BITS, KERNEL_VECTOR_BITS
     except ImportError as error:
         return {"error": str(error)}
     features = binding.get_host_cpu_features()
     shown = [name for name in ("avx2", "fma", "avx512f") if features.get(name)]
     return {"cpu": binding.get_host_cpu_name(), "features": "+".join(shown) or "none",
-            "bits": HOST_VECTOR_BITS}
+            "host_bits": HOST_VECTOR_BITS, "bits": KERNEL_VECTOR_BITS}
 
 
 def parse_args(argv):

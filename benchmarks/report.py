@@ -296,10 +296,11 @@ def console_summary(meta, results, compile_result):
 def _simd_line(simd):
     if not simd or "error" in simd:
         return "CPU vector features: not recorded."
-    path = (f"explicit {simd['bits']}-bit gathers" if simd["bits"]
-            else "scalar loads (no AVX2 here)")
-    return (f"CPU: {simd['cpu']}, features {simd['features']}; warpkit's kernels ran with "
-            f"{path}.")
+    path = (f"explicit {simd['bits']}-bit vector gathers" if simd["bits"]
+            else "scalar pair loads")
+    return (f"CPU: {simd['cpu']}, features {simd['features']} (widest gather "
+            f"{simd.get('host_bits', '?')} bits); warpkit's kernels ran with {path} "
+            "(see `warpkit.kernels.simd.kernel_vector_bits`).")
 
 
 def write(out_dir, meta, results, compile_result, scaling_result, gpu_result=None):

@@ -128,9 +128,11 @@ CPU = "CPU kernels"
 def _cpu_kernel_targets(c, results, meta):
     """The targets of the block/SIMD CPU kernels (vector gathers, native precision)."""
     simd = meta.get("simd") or {}
-    c.add(CPU, "vector path detected and used",
-          f"host features {simd.get('features', '?')}; gather width "
-          f"{simd.get('bits', '?')} bits", bool(simd.get("bits")) if simd else None)
+    c.add(CPU, "CPU features detected; the faster tap-reading path chosen",
+          f"{simd.get('cpu', '?')}: {simd.get('features', '?')}, gathers up to "
+          f"{simd.get('host_bits', '?')} bits; kernels used "
+          + (f"{simd['bits']}-bit gathers" if simd.get("bits") else "scalar pair loads"),
+          None)
     fwd = "grid_sample.forward.bilinear"
     c.ratio_target(CPU, "bilinear forward ≥ 2× torch on 224² and C=32 64²", fwd,
                    ("n32c3-224", "n8c32-64"), "torch", 2.0)

@@ -132,12 +132,16 @@ def test_backward_computes_only_the_gradients_asked_for():
     assert np.all(untouched == 5.0)
 
 
-def test_host_vector_bits_respects_the_cap(monkeypatch):
+def test_the_environment_chooses_the_vector_width(monkeypatch):
     monkeypatch.setenv("WARPKIT_SIMD", "0")
-    assert simd.host_vector_bits() == 0
+    assert simd.kernel_vector_bits() == 0
+    monkeypatch.setenv("WARPKIT_SIMD", "512")
+    assert simd.kernel_vector_bits() == simd.HOST_VECTOR_BITS  # capped at the host's
     monkeypatch.setenv("WARPKIT_SIMD", "banana")
-    with pytest.raises(ValueError, match="WARPKIT_SIMD"):
-        simd.host_vector_bits()
+    with pytest.raises(ValueError, match="WARPKIT_SIMD must be 0, 256 or 512"):
+        simd.kernel_vector_bits()
+    monkeypatch.delenv("WARPKIT_SIMD")
+    assert simd.kernel_vector_bits() in (0, simd.HOST_VECTOR_BITS)
 
 
 def test_input_row_bands_partition_the_input_gradient():

@@ -14,7 +14,7 @@ from ._device import check_same_device, cuda_backend
 from ._threads import run_chunks, threads_for
 from .kernels import cpu
 from .kernels.chunks import plan_backward, row_chunks
-from .kernels.simd import HOST_VECTOR_BITS
+from .kernels.simd import KERNEL_VECTOR_BITS
 
 __all__ = ["grid_sample", "grid_sample_vjp"]
 
@@ -49,7 +49,7 @@ class SampleArgs:
 
     def spec(self, wrt=("input", "grid")):
         """The CPU kernel specialization for these options and gradients."""
-        return cpu.Spec(self.mode, self.padding, self.align_corners, HOST_VECTOR_BITS,
+        return cpu.Spec(self.mode, self.padding, self.align_corners, KERNEL_VECTOR_BITS,
                         "input" in wrt, "grid" in wrt)
 
     def output_work(self):

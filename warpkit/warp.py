@@ -30,7 +30,7 @@ from .coords import normalized_base_coordinates
 from .kernels import cpu, cpu_fused
 from .kernels.chunks import (gradient_buffers, plan_backward, plan_chunks, row_chunks,
                              sum_buffers)
-from .kernels.simd import HOST_VECTOR_BITS
+from .kernels.simd import KERNEL_VECTOR_BITS
 
 __all__ = [
     "warp_affine",
@@ -86,7 +86,7 @@ class WarpArgs:
 
     def spec(self, need_input=True, need_params=True):
         """The CPU kernel specialization for these options and gradients."""
-        return cpu.Spec(self.mode, self.padding, self.align_corners, HOST_VECTOR_BITS,
+        return cpu.Spec(self.mode, self.padding, self.align_corners, KERNEL_VECTOR_BITS,
                         need_input, need_params)
 
     def threads(self):

@@ -18,7 +18,7 @@ import numba
 
 from .._config import CPU_DEVICE_JIT_OPTIONS
 from ._math import MODE_BILINEAR, MODE_NEAREST
-from .simd import gather, like, muladd
+from .simd import add_pair, gather, like, load_pair, muladd
 from .taps import CX, CY, DX, DY, GMX, GMY, TX, TY, W_NE, W_NW, W_SE, W_SW
 
 __all__ = ["V0", "ACC_X", "ACC_Y", "DGX", "DGY", "SRC_X", "SRC_Y", "ROWS",
@@ -58,17 +58,42 @@ def sample_block(mode, bits, planes, out_planes, first, count, real, index):
 def _sample_bilinear(bits, planes, out_planes, first, count, real, index):
     w_nw, w_ne, w_sw, w_se = real[W_NW], real[W_NE], real[W_SW], real[W_SE]
     v_nw, v_ne, v_sw, v_se = real[V0], real[V0 + 1], real[V0 + 2], real[V0 + 3]
+    o_nw, o_ne, o_sw, o_se = index[0], index[1], index[2], index[3]
     for c in range(planes.shape[0]):
         src = planes[c]
+        out = out_planes[c][first:]
+        if bits == 0:
+            # Pair loads straight into the sum: no tap rows in between.
+            for i in range(count):
+                nw, ne = load_pair(src, o_nw[i], o_ne[i])
+                sw, se = load_pair(src, o_sw[i], o_se[i])
+                out[i] = _bilinear_sum(nw, ne, sw, se, w_nw[i], w_ne[i], w_sw[i], w_se[i])
+        else:
+            _gather_bilinear(bits, src, count, index, v_nw, v_ne, v_sw, v_se)
+            for i in range(count):
+                out[i] = _bilinear_sum(v_nw[i], v_ne[i], v_sw[i], v_se[i], w_nw[i], w_ne[i],
+                                       w_sw[i], w_se[i])
+
+
+@jit
+def _bilinear_sum(nw, ne, sw, se, w_nw, w_ne, w_sw, w_se):
+    """PyTorch's ``nw * w_nw + ne * w_ne + sw * w_sw + se * w_se``, as its compiler
+    contracts it."""
+    return muladd(se, w_se, muladd(sw, w_sw, muladd(ne, w_ne, nw * w_nw)))
+
+
+@jit
+def _gather_bilinear(bits, src, count, index, v_nw, v_ne, v_sw, v_se):
+    """The four taps of each pixel into rows: vector gathers, or (``bits == 0``) pair loads."""
+    if bits > 0:
         gather(bits, src, index[0], count, v_nw)
         gather(bits, src, index[1], count, v_ne)
         gather(bits, src, index[2], count, v_sw)
         gather(bits, src, index[3], count, v_se)
-        out = out_planes[c][first:]
+    else:
         for i in range(count):
-            # PyTorch's nw + ne + sw + se, as its compiler contracts it.
-            out[i] = muladd(v_se[i], w_se[i], muladd(v_sw[i], w_sw[i],
-                                                     muladd(v_ne[i], w_ne[i], v_nw[i] * w_nw[i])))
+            v_nw[i], v_ne[i] = load_pair(src, index[0, i], index[1, i])
+            v_sw[i], v_se[i] = load_pair(src, index[2, i], index[3, i])
 
 
 @jit
@@ -144,7 +169,6 @@ def _backward_bilinear(bits, need_input, need_grid, planes, grad_out_planes, gra
     r_tx, r_ty = real[TX], real[TY]
     gx, gy = real[ACC_X], real[ACC_Y]
     o_nw, o_ne, o_sw, o_se = index[0], index[1], index[2], index[3]
-    one = like(real, 1.0)
     zero = like(real, 0.0)
     if need_grid:
         for i in range(count):
@@ -156,32 +180,34 @@ def _backward_bilinear(bits, need_input, need_grid, planes, grad_out_planes, gra
             grad = grad_planes[c]
             for i in range(count):
                 g = grad_out[i]
-                if band_start <= o_nw[i] < band_end:
-                    grad[o_nw[i]] += w_nw[i] * g
-                if band_start <= o_ne[i] < band_end:
-                    grad[o_ne[i]] += w_ne[i] * g
-                if band_start <= o_sw[i] < band_end:
-                    grad[o_sw[i]] += w_sw[i] * g
-                if band_start <= o_se[i] < band_end:
-                    grad[o_se[i]] += w_se[i] * g
-        if need_grid:
+                add_pair(grad, o_nw[i], o_ne[i], w_nw[i] * g, w_ne[i] * g, band_start, band_end)
+                add_pair(grad, o_sw[i], o_se[i], w_sw[i] * g, w_se[i] * g, band_start, band_end)
+        if need_grid and bits == 0:
             src = planes[c]
-            gather(bits, src, o_nw, count, v_nw)
-            gather(bits, src, o_ne, count, v_ne)
-            gather(bits, src, o_sw, count, v_sw)
-            gather(bits, src, o_se, count, v_se)
+            for i in range(count):  # pair loads straight into the sums
+                nw, ne = load_pair(src, o_nw[i], o_ne[i])
+                sw, se = load_pair(src, o_sw[i], o_se[i])
+                _bilinear_grid_terms(nw, ne, sw, se, r_tx[i], r_ty[i], grad_out[i], gx, gy, i)
+        elif need_grid:
+            _gather_bilinear(bits, planes[c], count, index, v_nw, v_ne, v_sw, v_se)
             for i in range(count):
-                w = r_tx[i]
-                n = r_ty[i]
-                e = one - w
-                s = one - n
-                g = grad_out[i]
-                dx = muladd(v_se[i] - v_sw[i], n, (v_ne[i] - v_nw[i]) * s)
-                dy = muladd(v_se[i] - v_ne[i], w, (v_sw[i] - v_nw[i]) * e)
-                gx[i] = muladd(dx, g, gx[i])
-                gy[i] = muladd(dy, g, gy[i])
+                _bilinear_grid_terms(v_nw[i], v_ne[i], v_sw[i], v_se[i], r_tx[i], r_ty[i],
+                                     grad_out[i], gx, gy, i)
     if need_grid:
         _scale_grid_gradient(real, count)
+
+
+@jit
+def _bilinear_grid_terms(nw, ne, sw, se, w, n, g, gx, gy, i):
+    """Add one channel's ``d out / d (x, y) * g`` of pixel ``i`` into ``gx[i], gy[i]``
+    (PyTorch's formula and contractions)."""
+    one = like(w, 1.0)
+    e = one - w
+    s = one - n
+    dx = muladd(se - sw, n, (ne - nw) * s)
+    dy = muladd(se - ne, w, (sw - nw) * e)
+    gx[i] = muladd(dx, g, gx[i])
+    gy[i] = muladd(dy, g, gy[i])
 
 
 @jit

@@ -27,7 +27,7 @@ from .blocks import DGX, DGY, ROWS, backward_block, sample_block
 from .taps import BLOCK, INDEX_ROWS, locate
 
 #: What a kernel is specialized on.  ``bits`` is the gather width
-#: (:data:`warpkit.kernels.simd.HOST_VECTOR_BITS`, or 0 for scalar loads);
+#: (:data:`warpkit.kernels.simd.KERNEL_VECTOR_BITS`, or 0 for scalar loads);
 #: ``need_input``/``need_grid`` select the backward's gradients (the
 #: forward kernels ignore them).
 Spec = collections.namedtuple(
@@ -89,8 +89,10 @@ def grid_sample_forward(mode, padding, align_corners, bits, need_input=True, nee
             n = pixel // plane
             first = pixel - n * plane
             count = min(BLOCK, end - pixel, plane - first)
-            locate(mode, padding, align_corners, grid[n].reshape(2 * plane), first, count,
-                   height, width, real, index)
+            # the block's points as a view from the block on: indices from 0
+            # need no negative-index handling, which would stop vectorization
+            points = grid[n].reshape(2 * plane)[2 * first:]
+            locate(mode, padding, align_corners, points, count, height, width, real, index)
             sample_block(mode, bits, inp[n].reshape(channels, height * width),
                          out[n].reshape(channels, plane), first, count, real, index)
             pixel += count
@@ -124,18 +126,20 @@ def grid_sample_backward(mode, padding, align_corners, bits, need_input=True, ne
             n = pixel // plane
             first = pixel - n * plane
             count = min(BLOCK, end - pixel, plane - first)
-            locate(mode, padding, align_corners, grid[n].reshape(2 * plane), first, count,
-                   height, width, real, index)
+            # the block's points as a view from the block on: indices from 0
+            # need no negative-index handling, which would stop vectorization
+            points = grid[n].reshape(2 * plane)[2 * first:]
+            locate(mode, padding, align_corners, points, count, height, width, real, index)
             grad_planes = grad_inp[n].reshape(channels, grad_inp.shape[2] * grad_inp.shape[3])
             backward_block(mode, bits, need_input, need_grid,
                            inp[n].reshape(channels, height * width),
                            grad_out[n].reshape(channels, plane), grad_planes,
                            band_start, band_end, first, count, real, index)
             if need_grid:
-                grid_grad = grad_grid[n].reshape(2 * plane)
+                grid_grad = grad_grid[n].reshape(2 * plane)[2 * first:]
                 for i in range(count):
-                    grid_grad[2 * (first + i)] = dgx[i]
-                    grid_grad[2 * (first + i) + 1] = dgy[i]
+                    grid_grad[2 * i] = dgx[i]
+                    grid_grad[2 * i + 1] = dgy[i]
             pixel += count
 
     return kernel

@@ -72,10 +72,12 @@ def _affine_coordinates(theta, n, xs, ys, first, count, out_width, points):
         w0 = first + i - h * out_width
         segment = min(out_width - w0, count - i)
         y = ys[h]
+        row_xs = xs[w0:]  # views from 0: no negative-index handling in the loop
+        row_points = points[2 * i:]
         for k in range(segment):
-            x = xs[w0 + k]
-            points[2 * (i + k)] = like(points, t00 * x + t01 * y + t02)
-            points[2 * (i + k) + 1] = like(points, t10 * x + t11 * y + t12)
+            x = row_xs[k]
+            row_points[2 * k] = like(points, t00 * x + t01 * y + t02)
+            row_points[2 * k + 1] = like(points, t10 * x + t11 * y + t12)
         i += segment
 
 
@@ -87,11 +89,12 @@ def _affine_gradient(xs, ys, first, count, out_width, dgx, dgy, acc):
         w0 = first + i - h * out_width
         segment = min(out_width - w0, count - i)
         y = ys[h]
+        row_xs, row_dgx, row_dgy = xs[w0:], dgx[i:], dgy[i:]
         a0 = a1 = a2 = a3 = a4 = a5 = 0.0
         for k in range(segment):
-            x = xs[w0 + k]
-            gx = np.float64(dgx[i + k])
-            gy = np.float64(dgy[i + k])
+            x = row_xs[k]
+            gx = np.float64(row_dgx[k])
+            gy = np.float64(row_dgy[k])
             a0 += gx * x
             a2 += gx
             a3 += gy * x
@@ -126,10 +129,12 @@ def _projective_coordinates(hom, n, xs, ys, first, count, out_width, points):
         w0 = first + i - h * out_width
         segment = min(out_width - w0, count - i)
         y = ys[h]
+        row_xs = xs[w0:]
+        row_points = points[2 * i:]
         for k in range(segment):
-            gx, gy, _ = _projective_point(hom, n, xs[w0 + k], y)
-            points[2 * (i + k)] = like(points, gx)
-            points[2 * (i + k) + 1] = like(points, gy)
+            gx, gy, _ = _projective_point(hom, n, row_xs[k], y)
+            row_points[2 * k] = like(points, gx)
+            row_points[2 * k + 1] = like(points, gy)
         i += segment
 
 
@@ -141,11 +146,12 @@ def _projective_gradient(hom, n, xs, ys, first, count, out_width, dgx, dgy, acc)
         w0 = first + i - h * out_width
         segment = min(out_width - w0, count - i)
         y = ys[h]
+        row_xs, row_dgx, row_dgy = xs[w0:], dgx[i:], dgy[i:]
         for k in range(segment):
-            x = xs[w0 + k]
+            x = row_xs[k]
             gx, gy, w = _projective_point(hom, n, x, y)
-            _projective_accumulate(acc, x, y, w, gx, gy, np.float64(dgx[i + k]),
-                                   np.float64(dgy[i + k]))
+            _projective_accumulate(acc, x, y, w, gx, gy, np.float64(row_dgx[k]),
+                                   np.float64(row_dgy[k]))
         i += segment
 
 
@@ -168,7 +174,7 @@ def warp_affine_forward(mode, padding, align_corners, bits, need_input=True, nee
             first = pixel - n * plane
             count = min(BLOCK, end - pixel, plane - first)
             _affine_coordinates(theta, n, xs, ys, first, count, out_width, points)
-            locate(mode, padding, align_corners, points, 0, count, height, width, real, index)
+            locate(mode, padding, align_corners, points, count, height, width, real, index)
             sample_block(mode, bits, inp[n].reshape(channels, height * width),
                          out[n].reshape(channels, plane), first, count, real, index)
             pixel += count
@@ -198,7 +204,7 @@ def warp_affine_backward(mode, padding, align_corners, bits, need_input=True, ne
             first = pixel - n * plane
             count = min(BLOCK, end - pixel, plane - first)
             _affine_coordinates(theta, n, xs, ys, first, count, out_width, points)
-            locate(mode, padding, align_corners, points, 0, count, height, width, real, index)
+            locate(mode, padding, align_corners, points, count, height, width, real, index)
             backward_block(mode, bits, need_input, need_grid,
                            inp[n].reshape(channels, height * width),
                            grad_out[n].reshape(channels, plane),
@@ -230,7 +236,7 @@ def warp_perspective_forward(mode, padding, align_corners, bits, need_input=True
             first = pixel - n * plane
             count = min(BLOCK, end - pixel, plane - first)
             _projective_coordinates(hom, n, xs, ys, first, count, out_width, points)
-            locate(mode, padding, align_corners, points, 0, count, height, width, real, index)
+            locate(mode, padding, align_corners, points, count, height, width, real, index)
             sample_block(mode, bits, inp[n].reshape(channels, height * width),
                          out[n].reshape(channels, plane), first, count, real, index)
             pixel += count
@@ -259,7 +265,7 @@ def warp_perspective_backward(mode, padding, align_corners, bits, need_input=Tru
             first = pixel - n * plane
             count = min(BLOCK, end - pixel, plane - first)
             _projective_coordinates(hom, n, xs, ys, first, count, out_width, points)
-            locate(mode, padding, align_corners, points, 0, count, height, width, real, index)
+            locate(mode, padding, align_corners, points, count, height, width, real, index)
             backward_block(mode, bits, need_input, need_grid,
                            inp[n].reshape(channels, height * width),
                            grad_out[n].reshape(channels, plane),

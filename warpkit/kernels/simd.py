@@ -8,11 +8,13 @@ AVX-512 and AVX2), one vector of lanes at a time, and finishes the block's
 unaligned tail with scalar loads.
 
 The vector width is a compile-time argument, ``bits``: 512 or 256 for the
-vector path, 0 for the scalar path (every lane a plain load).  Both paths
-give bit-identical results -- a gather moves values, it computes nothing --
-so the scalar path is the reference the vector path is tested against, and
-the fallback on hosts without AVX2.  :data:`HOST_VECTOR_BITS` is what this
-host supports.
+vector path, 0 for the scalar path (plain loads, two adjacent taps at a time
+with :func:`load_pair`).  Both paths give bit-identical results -- a gather
+moves values, it computes nothing -- so the scalar path is the reference the
+vector path is tested against, and the fallback on hosts without AVX2.
+:data:`HOST_VECTOR_BITS` is what this host supports,
+:data:`KERNEL_VECTOR_BITS` what the kernels use (:func:`kernel_vector_bits`:
+measured, gathers are not always the faster choice).
 
 A negative offset marks a tap that reads nothing: that lane is masked off,
 never read, and gives 0.
@@ -30,27 +32,42 @@ from .._config import CPU_DEVICE_JIT_OPTIONS, CPU_JIT_OPTIONS
 
 
 def host_vector_bits():
-    """Widest vector gather this host runs natively: 512, 256 or 0 (none).
-
-    ``WARPKIT_SIMD=0`` (or ``256``) in the environment caps it, to run the
-    scalar path (or AVX2 vectors) on any host.
-    """
+    """Widest vector gather this host runs natively: 512, 256 or 0 (none)."""
     from llvmlite import binding
 
     features = binding.get_host_cpu_features()
-    bits = 512 if features.get("avx512f") else 256 if features.get("avx2") else 0
-    cap = os.environ.get("WARPKIT_SIMD")
-    if cap is not None:
-        try:
-            bits = min(bits, int(cap))
-        except ValueError:
-            raise ValueError(f"WARPKIT_SIMD must be 0, 256 or 512, got {cap!r}") from None
-        bits = 512 if bits >= 512 else 256 if bits >= 256 else 0
-    return bits
+    return 512 if features.get("avx512f") else 256 if features.get("avx2") else 0
 
 
-#: Vector width (bits) the kernels use on this host; 0 means scalar loads.
+def kernel_vector_bits():
+    """The gather width the kernels use: 512, 256, or 0 for scalar (pair) loads.
+
+    Explicit vector gathers where the CPU's gathers are fast; scalar loads
+    on AMD Zen, whose gathers are microcoded: there, measured on Zen 4, the
+    scalar path with pair loads ran bilinear sampling 1.2-1.5x faster than
+    512-bit gathers.  ``WARPKIT_SIMD=0``, ``256`` or ``512`` in the
+    environment chooses instead (capped at what the host runs).
+    """
+    from llvmlite import binding
+
+    bits = host_vector_bits()
+    choice = os.environ.get("WARPKIT_SIMD")
+    if choice is None:
+        return 0 if binding.get_host_cpu_name().startswith("znver") else bits
+    try:
+        wanted = int(choice)
+    except ValueError:
+        wanted = -1
+    if wanted not in (0, 256, 512):
+        raise ValueError(f"WARPKIT_SIMD must be 0, 256 or 512, got {choice!r}")
+    return min(wanted, bits)
+
+
+#: Widest gather this host runs natively (512, 256 or 0).
 HOST_VECTOR_BITS = host_vector_bits()
+
+#: The gather width warpkit's kernels use here (:func:`kernel_vector_bits`).
+KERNEL_VECTOR_BITS = kernel_vector_bits()
 
 
 def like(ref, value):
@@ -96,17 +113,22 @@ def _vector_gather(lanes):
 
             offsets_v = lanes_of(offsets_a, context.get_value_type(offsets_t.dtype))
             active = builder.icmp_signed(">=", offsets_v, ir.Constant(offsets_v.type, None))
-            # Addresses as integers (llvmlite's gep takes no vector indices).
-            wide_t = ir.VectorType(i64, lanes)
-            base = builder.insert_element(ir.Constant(wide_t, ir.Undefined),
-                                          builder.ptrtoint(src_a.data, i64), ir.Constant(i32, 0))
-            base = builder.shuffle_vector(base, ir.Constant(wide_t, ir.Undefined),
-                                          ir.Constant(ir.VectorType(i32, lanes), None))
-            if offsets_v.type.element.width < 64:
-                offsets_v = builder.sext(offsets_v, wide_t)
-            byte_offsets = builder.mul(offsets_v, ir.Constant(wide_t, [itemsize] * lanes))
-            pointers = builder.inttoptr(builder.add(base, byte_offsets),
-                                        ir.VectorType(src_a.data.type, lanes))
+            pointers_t = ir.VectorType(src_a.data.type, lanes)
+            if offsets_v.type.element.width == 32:
+                # A vector GEP: the backend's base + 32-bit index form (vgatherdps).
+                # llvmlite types the GEP as scalar; its IR text is the vector form.
+                pointers = builder.gep(src_a.data, [offsets_v], source_etype=value_t)
+                pointers.type = pointers_t
+            else:
+                # Addresses as integers, for 64-bit offsets.
+                wide_t = ir.VectorType(i64, lanes)
+                base = builder.insert_element(ir.Constant(wide_t, ir.Undefined),
+                                              builder.ptrtoint(src_a.data, i64),
+                                              ir.Constant(i32, 0))
+                base = builder.shuffle_vector(base, ir.Constant(wide_t, ir.Undefined),
+                                              ir.Constant(ir.VectorType(i32, lanes), None))
+                byte_offsets = builder.mul(offsets_v, ir.Constant(wide_t, [itemsize] * lanes))
+                pointers = builder.inttoptr(builder.add(base, byte_offsets), pointers_t)
             vector_t = ir.VectorType(value_t, lanes)
             name = f"llvm.masked.gather.v{lanes}f{8 * itemsize}.v{lanes}p0"
             function = builder.module.globals.get(name)
@@ -226,3 +248,77 @@ def _gather_kernel(bits):
 
 
 _gather_kernels = {bits: _gather_kernel(bits) for bits in (0, 256, 512)}
+
+
+@intrinsic
+def _load_pair(typingctx, src, offset):
+    """``(src[offset], src[offset + 1])`` in one (unaligned) vector load."""
+    value_t = src.dtype
+    signature = types.UniTuple(value_t, 2)(src, offset)
+
+    def codegen(context, builder, sig, args):
+        array = context.make_array(sig.args[0])(context, builder, args[0])
+        element_t = context.get_value_type(value_t)
+        pair_t = ir.VectorType(element_t, 2)
+        pointer = builder.bitcast(builder.gep(array.data, [args[1]]), pair_t.as_pointer())
+        pair = builder.load(pointer, align=context.get_abi_sizeof(element_t))
+        i32 = ir.IntType(32)
+        first = builder.extract_element(pair, ir.Constant(i32, 0))
+        second = builder.extract_element(pair, ir.Constant(i32, 1))
+        return context.make_tuple(builder, sig.return_type, (first, second))
+
+    return signature, codegen
+
+
+@numba.njit(**CPU_DEVICE_JIT_OPTIONS)
+def load_pair(src, left, right):
+    """``(src[left], src[right])`` for horizontally adjacent taps (``right = left + 1``).
+
+    A negative offset reads 0.  Where both taps read the image -- every
+    pixel but those on the image's left and right edges -- one load reads
+    both, which halves the loads of bilinear sampling.
+    """
+    if left >= 0 and right >= 0:
+        return _load_pair(src, left)
+    zero = like(src, 0.0)
+    return (src[left] if left >= 0 else zero), (src[right] if right >= 0 else zero)
+
+
+@intrinsic
+def _add_pair(typingctx, dst, offset, first, second):
+    """``dst[offset] += first; dst[offset + 1] += second`` in one vector load and store."""
+    signature = types.void(dst, offset, first, second)
+
+    def codegen(context, builder, sig, args):
+        array = context.make_array(sig.args[0])(context, builder, args[0])
+        element_t = context.get_value_type(sig.args[0].dtype)
+        pair_t = ir.VectorType(element_t, 2)
+        pointer = builder.bitcast(builder.gep(array.data, [args[1]]), pair_t.as_pointer())
+        align = context.get_abi_sizeof(element_t)
+        i32 = ir.IntType(32)
+        addend = builder.insert_element(ir.Constant(pair_t, ir.Undefined),
+                                        context.cast(builder, args[2], sig.args[2],
+                                                     sig.args[0].dtype), ir.Constant(i32, 0))
+        addend = builder.insert_element(addend, context.cast(builder, args[3], sig.args[3],
+                                                             sig.args[0].dtype),
+                                        ir.Constant(i32, 1))
+        builder.store(builder.fadd(builder.load(pointer, align=align), addend), pointer,
+                      align=align)
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@numba.njit(**CPU_DEVICE_JIT_OPTIONS)
+def add_pair(dst, left, right, first, second, band_start, band_end):
+    """``dst[left] += first; dst[right] += second`` for the offsets in
+    ``[band_start, band_end)`` (``right = left + 1`` where both are; others are
+    skipped): one load and one store where both are in the band."""
+    left_in = band_start <= left < band_end
+    right_in = band_start <= right < band_end
+    if left_in and right_in:
+        _add_pair(dst, left, first, second)
+    elif left_in:
+        dst[left] += first
+    elif right_in:
+        dst[right] += second

@@ -172,31 +172,31 @@ def tap_index(position, size, padding, align_corners):
 
 
 @jit
-def locate(mode, padding, align_corners, points, first, count, height, width, real, index):
+def locate(mode, padding, align_corners, points, count, height, width, real, index):
     """Fill the scratch rows of the block of ``count`` pixels whose normalized grid
-    points are ``points[2 * (first + i)]`` (x) and ``points[2 * (first + i) + 1]``
-    (y): a flat view of an ``(..., 2)`` grid.
+    points are ``points[2 * i]`` (x) and ``points[2 * i + 1]`` (y): a flat view
+    of an ``(..., 2)`` grid that starts at the block.
 
     ``mode`` is compiled in as a literal, so only its own code is compiled.
     """
     numba.literally(mode)
     if mode == MODE_BILINEAR:
-        _locate_bilinear(padding, align_corners, points, first, count, height, width, real, index)
+        _locate_bilinear(padding, align_corners, points, count, height, width, real, index)
     elif mode == MODE_NEAREST:
-        _locate_nearest(padding, align_corners, points, first, count, height, width, index)
+        _locate_nearest(padding, align_corners, points, count, height, width, index)
     else:
-        _locate_bicubic(padding, align_corners, points, first, count, height, width, real, index)
+        _locate_bicubic(padding, align_corners, points, count, height, width, real, index)
 
 
 @jit
-def _locate_bilinear(padding, align_corners, points, first, count, height, width, real, index):
+def _locate_bilinear(padding, align_corners, points, count, height, width, real, index):
     # Several short loops over 1-D rows rather than one long one: LLVM
     # vectorizes a loop only while the rows it writes are few enough to
     # check for overlap at run time.
     r_x, r_y, r_gmx, r_gmy = real[TX], real[TY], real[GMX], real[GMY]
     for i in range(count):
-        x, gmx = grid_coordinate(points[2 * (first + i)], width, align_corners)
-        y, gmy = grid_coordinate(points[2 * (first + i) + 1], height,
+        x, gmx = grid_coordinate(points[2 * i], width, align_corners)
+        y, gmy = grid_coordinate(points[2 * i + 1], height,
                                  align_corners)
         x, gmx = pad_coordinate(x, gmx, width, padding, align_corners)
         y, gmy = pad_coordinate(y, gmy, height, padding, align_corners)
@@ -205,15 +205,16 @@ def _locate_bilinear(padding, align_corners, points, first, count, height, width
         r_gmx[i] = gmx
         r_gmy[i] = gmy
     o_nw, o_ne, o_sw, o_se = index[0], index[1], index[2], index[3]
+    width32 = np.int32(width)  # 32-bit lanes: twice as many per vector
     for i in range(count):
-        ix = np.int64(np.floor(r_x[i]))
-        iy = np.int64(np.floor(r_y[i]))
+        ix = np.int32(np.floor(r_x[i]))  # |x| <= COORD_LIMIT: no overflow
+        iy = np.int32(np.floor(r_y[i]))
         nw, ne, sw, se = _bilinear_masks(ix, iy, height, width, padding)
-        base = iy * width + ix
+        base = iy * width32 + ix
         o_nw[i] = base if nw else -1
         o_ne[i] = base + 1 if ne else -1
-        o_sw[i] = base + width if sw else -1
-        o_se[i] = base + width + 1 if se else -1
+        o_sw[i] = base + width32 if sw else -1
+        o_se[i] = base + width32 + 1 if se else -1
     w_nw, w_ne, w_sw, w_se = real[W_NW], real[W_NE], real[W_SW], real[W_SE]
     one = like(real, 1.0)
     for i in range(count):
@@ -233,24 +234,29 @@ def _locate_bilinear(padding, align_corners, points, first, count, height, width
 
 @jit
 def _bilinear_masks(ix, iy, height, width, padding):
-    """Which of the taps nw, ne, sw, se of the cell at ``(ix, iy)`` read the image."""
+    """Which of the taps nw, ne, sw, se of the cell at int32 ``(ix, iy)`` read the image."""
+    none = np.int32(-1)
+    width32 = np.int32(width)
+    height32 = np.int32(height)
+    ix1 = ix + np.int32(1)
+    iy1 = iy + np.int32(1)
     if padding == PADDING_ZEROS:
-        west = (ix > -1) & (ix < width)
-        north = (iy > -1) & (iy < height)
+        west = (ix > none) & (ix < width32)
+        north = (iy > none) & (iy < height32)
     else:
         west = True
         north = True
-    east = (ix + 1 > -1) & (ix + 1 < width)
-    south = (iy + 1 > -1) & (iy + 1 < height)
+    east = (ix1 > none) & (ix1 < width32)
+    south = (iy1 > none) & (iy1 < height32)
     return west & north, east & north, west & south, east & south
 
 
 @jit
-def _locate_nearest(padding, align_corners, points, first, count, height, width, index):
+def _locate_nearest(padding, align_corners, points, count, height, width, index):
     offsets = index[0]
     for i in range(count):
-        x, gmx = grid_coordinate(points[2 * (first + i)], width, align_corners)
-        y, gmy = grid_coordinate(points[2 * (first + i) + 1], height,
+        x, gmx = grid_coordinate(points[2 * i], width, align_corners)
+        y, gmy = grid_coordinate(points[2 * i + 1], height,
                                  align_corners)
         x, _ = pad_coordinate(x, gmx, width, padding, align_corners)
         y, _ = pad_coordinate(y, gmy, height, padding, align_corners)
@@ -264,11 +270,11 @@ def _locate_nearest(padding, align_corners, points, first, count, height, width,
 
 
 @jit
-def _locate_bicubic(padding, align_corners, points, first, count, height, width, real, index):
+def _locate_bicubic(padding, align_corners, points, count, height, width, real, index):
     one = like(real, 1.0)
     for i in range(count):
-        x, gmx = grid_coordinate(points[2 * (first + i)], width, align_corners)
-        y, gmy = grid_coordinate(points[2 * (first + i) + 1], height,
+        x, gmx = grid_coordinate(points[2 * i], width, align_corners)
+        y, gmy = grid_coordinate(points[2 * i + 1], height,
                                  align_corners)
         x0 = np.floor(x)
         y0 = np.floor(y)
