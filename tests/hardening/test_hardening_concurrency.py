@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 
 import warpkit
+from warpkit._config import SERIAL_WORK_LIMIT
 from warpkit.warp import warp_affine_vjp
 
 # Big enough (> SERIAL_WORK_LIMIT output elements) that every call uses the pool.
-SHAPE = (2, 3, 96, 96)
+SHAPE = (2, 3, 160, 160)
+assert np.prod(SHAPE) > SERIAL_WORK_LIMIT
 
 
 def _case(seed):
