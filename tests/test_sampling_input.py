@@ -202,3 +202,12 @@ def test_infinite_coordinates_on_a_one_pixel_axis(mode, padding_mode):
     gi, gg = warpkit.grid_sample_vjp(image, grid, np.ones_like(out), mode, padding_mode, True)
     assert np.isfinite(out).all() and np.isfinite(gi).all() and np.isfinite(gg).all()
     np.testing.assert_array_equal(out[..., 0], out[..., 2])
+
+
+def test_images_wider_than_the_index_range_are_refused():
+    wide = np.broadcast_to(np.zeros(1, np.float32), (1, 1, 1, 2**31))  # no memory
+    grid = np.zeros((1, 1, 1, 2), np.float32)
+    with pytest.raises(ValueError, match="input's height and width must be at most"):
+        warpkit.grid_sample(wide, grid)
+    with pytest.raises(ValueError, match="input's height and width must be at most"):
+        warpkit.warp_affine(wide, np.eye(2, 3)[None], size=(1, 1))

@@ -115,6 +115,27 @@ def _lookup(name, value, table):
     return table[value]
 
 
+#: Largest image height or width: the CPU kernels index rows and columns with
+#: 32-bit integers (offsets within a plane are 64-bit where a plane needs it).
+MAX_EXTENT = 2**31 - 1
+
+
+def check_extent(name, shape):
+    """Raise a ``ValueError`` if the height or width of ``shape`` exceeds :data:`MAX_EXTENT`.
+
+    Examples
+    --------
+    >>> from warpkit._validate import check_extent
+    >>> check_extent("input", (1, 1, 4, 2**31))
+    Traceback (most recent call last):
+    ...
+    ValueError: input's height and width must be at most 2147483647 pixels, got (4, 2147483648)
+    """
+    if max(shape[-2:]) > MAX_EXTENT:
+        raise ValueError(f"{name}'s height and width must be at most {MAX_EXTENT} pixels, "
+                         f"got {tuple(shape[-2:])}")
+
+
 def check_wrt(wrt, names):
     """``wrt`` as a tuple of gradient names, each one of ``names``.
 

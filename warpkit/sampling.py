@@ -42,6 +42,7 @@ class SampleArgs:
             )
         if (input_shape[2] == 0 or input_shape[3] == 0) and input_shape[0] * input_shape[1]:
             raise ValueError(f"input must have non-empty height and width, got shape {input_shape}")
+        _validate.check_extent("input", input_shape)
         self.input_shape = input_shape
         self.output_shape = input_shape[:2] + grid_shape[1:3]
         if not self.on_device:

@@ -55,6 +55,7 @@ class WarpArgs:
         input_shape = tuple(np.shape(input))
         _validate.check_ndim("input", input_shape, 4, "(N, C, H, W)")
         batch, channels, height, width = input_shape
+        _validate.check_extent("input", input_shape)
         if (height == 0 or width == 0) and batch * channels:
             raise ValueError(f"input must have non-empty height and width, got {input_shape}")
         if size is None:
