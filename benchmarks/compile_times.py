@@ -10,13 +10,13 @@ script times, one after the other:
 * the first ``grid_sample`` call (float32, bilinear) -- import + this call is
   the "first call" of issue 2's target;
 * the first ``grid_sample_vjp`` call;
-* calls with the other modes and paddings (should compile nothing: modes are
-  run-time integers);
+* calls with the other modes and paddings (each combination compiles its own
+  specialized forward and backward kernels);
 * a float64 call (the second specialization);
 * the fused warps' first forward and backward calls, where they exist.
 
 It also counts the compiled specializations of every Numba function in
-``warpkit.kernels``.  The wall time of the whole subprocess (interpreter start
+``warpkit.kernels``, the option-specialized kernels included.  The wall time of the whole subprocess (interpreter start
 included) is reported too.
 """
 
@@ -90,6 +90,12 @@ for info in pkgutil.iter_modules(kernels.__path__):
         signatures = getattr(value, "signatures", None)
         if isinstance(signatures, list) and signatures:
             counts[f"{info.name}.{attr}"] = len(signatures)
+# The kernels specialized on their options (warpkit.kernels.cpu.specialized):
+# one entry per factory, counting every (options, dtype) compiled.
+from warpkit.kernels import cpu
+for (factory, spec), kernel in list(cpu._compiled.items()):
+    name = f"{factory.__module__.rsplit('.', 1)[-1]}.{factory.__name__}"
+    counts[name] = counts.get(name, 0) + len(kernel.signatures)
 print("RESULT " + json.dumps({"phases": phases, "errors": errors, "specializations": counts}))
 """
 
