@@ -1,4 +1,4 @@
-"""The seed article's worked example: a 4x4 image, output pixel (1, 1) reads input (2.5, 2.5)."""
+"""The documentation's worked example: a 4x4 image, output pixel (1, 1) reads input (2.5, 2.5)."""
 
 import numpy as np
 import pytest

@@ -6,7 +6,7 @@ A thin-plate spline maps 2-D points ``p = (x, y)`` with::
 
 (``U(0) = 0``), one such map per output coordinate.  Given ``K`` control
 points ``c_k`` and the targets ``t_k`` they must reach, the coefficients solve
-the symmetric system (DESIGN §4)::
+the symmetric system (the maths page, ``docs/math/grids.rst``)::
 
     [[A + lam * I, P], [P.T, 0]] @ [w; a] = [t; 0],
 

@@ -18,9 +18,9 @@ takes the ``input_from_output`` map, as warpkit does; OpenCV's
 ``warpAffine(src, M, dsize)`` takes the forward ``output_from_input`` map
 unless ``WARP_INVERSE_MAP`` is set, so use ``AffineTransform(M).inverse``.
 
-The worked example of the seed article: a 4x4 grayscale image, and the map
-that reads input pixel ``(2.5, 2.5)`` for output pixel ``(1, 1)`` (a shift by
-1.5 pixels).  Bilinear sampling there averages the four surrounding pixels:
+The worked example of the documentation (``docs/worked_example.rst``): a 4x4
+grayscale image, and the map that reads input pixel ``(2.5, 2.5)`` for output
+pixel ``(1, 1)`` (a shift by 1.5 pixels).  Bilinear sampling there averages the four surrounding pixels:
 
 >>> import numpy as np
 >>> import warpkit
