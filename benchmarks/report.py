@@ -150,7 +150,7 @@ def _operation_tables(results):
 
 
 def _sampler_table(results, threads):
-    """Issue 2's table: warpkit vs torch for every grid_sample operation and workload."""
+    """The sampler table: warpkit vs torch for every grid_sample operation and workload."""
     rows = []
     for record in results:
         if not record["name"].startswith("grid_sample.") or record["threads"] != threads:
@@ -339,7 +339,7 @@ def write(out_dir, meta, results, compile_result, scaling_result, gpu_result=Non
         "(rotation ≈ 15°, scale 0.9, shift; slightly different per image), "
         "`padding_mode=\"zeros\"`, `align_corners=False`; projective = that plus a small "
         "perspective; splines = K control points on a √K×√K grid, jittered targets.",
-        "- Workloads: DESIGN.md §7's four (N=64 C=1 28², N=32 C=3 224², N=1 C=3 2048², "
+        "- Workloads: the four anchor workloads (N=64 C=1 28², N=32 C=3 224², N=1 C=3 2048², "
         "N=8 C=32 64²), one 4096² RGB image and a batch of 256 RGB 32² images. To keep the "
         "suite under ten minutes on two cores, the 4096² image runs the bilinear sampler's "
         "forward and backward and the affine warp's forward only; the "
@@ -362,7 +362,7 @@ def write(out_dir, meta, results, compile_result, scaling_result, gpu_result=Non
         "`mode=\"grid-constant\"` is warpkit's zeros padding; order 3 is a cubic B-spline "
         "(with its prefilter), not the Keys kernel of `bicubic`, so its values differ.",
         "- Kornia's TPS is timed as a speed anchor only: its spline convention differs "
-        "(DESIGN.md §4), so its values are not compared.",
+        "(its kernels are centred on the target points), so its values are not compared.",
         "- Memory floor: the time NumPy needs to read the input (and the grid) once and write "
         "the output once (`np.copyto`, one thread).",
         "- Peak memory, from one extra untimed call: **(t)** = `tracemalloc` peak during the "
