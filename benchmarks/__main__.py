@@ -6,7 +6,7 @@ Examples::
     python -m benchmarks --quick              # every benchmark once on tiny sizes (CI)
     python -m benchmarks --only grid_sample   # a subset (substring or wildcard of the names)
     python -m benchmarks --threads 1,2        # every table at 1 and at 2 threads
-    python -m benchmarks --sampler-table      # issue 2's table: the sampler on DESIGN's workloads
+    python -m benchmarks --sampler-table      # the sampler table on the four anchor workloads
 """
 
 import argparse
@@ -66,22 +66,22 @@ def parse_args(argv):
                         help="comma-separated thread counts for the operation tables "
                              "(default 2; the thread-scaling table always runs 1 and 2)")
     parser.add_argument("--workloads", default="all",
-                        help="'all', 'design' (DESIGN.md's four) or comma-separated keys: "
-                             + ", ".join(wl.ALL_WORKLOADS))
+                        help="'all', 'anchor' (the four anchor workloads) or "
+                             "comma-separated keys: " + ", ".join(wl.ALL_WORKLOADS))
     parser.add_argument("--repeat", type=int, default=7,
                         help="timed runs per contender after warm-up (default 7)")
     parser.add_argument("--out", default=None,
                         help=f"results folder (default {DEFAULT_OUT}; "
                              "quick mode: <that>/quick)")
     parser.add_argument("--sampler-table", action="store_true",
-                        help="issue 2's sampler table: grid_sample on DESIGN's four workloads "
+                        help="the sampler table: grid_sample on the four anchor workloads "
                              "at 2 threads plus compile times")
     parser.add_argument("--no-memory", action="store_true", help="skip peak-memory measurement")
     args = parser.parse_args(argv)
     if args.sampler_table:
         args.only = (args.only or []) + ["grid_sample.*", "compile"]
         if args.workloads == "all":
-            args.workloads = "design"
+            args.workloads = "anchor"
     try:
         args.thread_counts = [int(part) for part in args.threads.split(",") if part.strip()]
     except ValueError:
@@ -92,8 +92,8 @@ def parse_args(argv):
         parser.error("--repeat must be >= 1")
     if args.workloads == "all":
         args.workload_keys = list(wl.ALL_WORKLOADS)
-    elif args.workloads == "design":
-        args.workload_keys = list(wl.DESIGN_WORKLOADS)
+    elif args.workloads == "anchor":
+        args.workload_keys = list(wl.ANCHOR_WORKLOADS)
     else:
         args.workload_keys = [key.strip() for key in args.workloads.split(",") if key.strip()]
         unknown = [key for key in args.workload_keys if key not in wl.ALL_WORKLOADS]

@@ -1,12 +1,12 @@
 """``grid_sample`` forward, backward and forward+backward, per mode, against the anchors.
 
-The sampler table of the foundation issue: warpkit against PyTorch's CPU
-``grid_sample`` on DESIGN.md's four workloads (and issue 6's two more), with
+The sampler table: warpkit against PyTorch's CPU ``grid_sample`` on the four
+anchor workloads (``workloads.ANCHOR_WORKLOADS``; and the suite's two more), with
 OpenCV ``remap``, SciPy ``map_coordinates`` and the memory floor as further
 anchors of the forward pass.  The grid is a non-trivial affine map (rotation,
 scale, shift), float32, ``padding_mode="zeros"``, ``align_corners=False``.
 
-Run it alone (the table of issue 2, with the compile times)::
+Run it alone (the sampler table, with the compile times)::
 
     python -m benchmarks.bench_sampler            # = python -m benchmarks --sampler-table
 """
@@ -227,7 +227,7 @@ register("grid_sample.forward_backward.bilinear", "sampler", wl.WITHOUT_HUGE,
 
 
 def main(argv=None):
-    """Issue 2's table: the sampler on DESIGN's four workloads, 2 threads, plus compile times."""
+    """The sampler table: the four anchor workloads, 2 threads, plus compile times."""
     from .__main__ import main as suite_main
 
     return suite_main(["--sampler-table"] + list(argv or []))

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python -m benchmarks.bench_warp            # the DESIGN §7 workloads
+    python -m benchmarks.bench_warp            # the four anchor workloads
     python -m benchmarks.bench_warp --quick    # tiny shapes, checks that it runs
 
 Three tables:
@@ -10,7 +10,8 @@ Three tables:
 1. ``warp_affine`` forward + backward (gradients w.r.t. the input and theta)
    against PyTorch's ``affine_grid`` + ``grid_sample`` forward + backward, and
    against warpkit's unfused ``affine_grid`` + ``grid_sample`` under autograd,
-   on the four workloads of DESIGN.md §7 (float32, bilinear, zeros padding).
+   on the four anchor workloads (``workloads.ANCHOR_WORKLOADS``; float32,
+   bilinear, zeros padding).
 2. Peak extra memory of one forward + backward: tracemalloc for warpkit (every
    NumPy allocation is traced; the inputs and the output gradient exist
    before the measurement); PyTorch's profiler for torch (CPU memory events
@@ -39,7 +40,7 @@ import numpy as np
 from autograd import make_vjp
 
 import warpkit
-from warpkit.warp import warp_affine_vjp
+from warpkit.fused import warp_affine_vjp
 
 from . import workloads as wl
 
@@ -189,7 +190,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny shapes")
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--workloads", nargs="*", default=list(wl.DESIGN_WORKLOADS))
+    parser.add_argument("--workloads", nargs="*", default=list(wl.ANCHOR_WORKLOADS))
     args = parser.parse_args(argv)
     print(f"threads: numba {numba.get_num_threads()}; float32, bilinear, zeros padding; "
           f"medians of {args.repeat} runs after warm-up")

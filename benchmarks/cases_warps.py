@@ -419,9 +419,9 @@ register("warp_affine.forward_backward.theta", "warps", wl.WITHOUT_HUGE,
          doc="fused affine warp forward + gradient w.r.t. theta only (image as data)")(
     _affine_theta_only)
 register("warp_perspective.forward", "warps", wl.MODERATE,
-         doc="fused projective warp forward, bilinear")(_perspective_forward)
+         doc="fused perspective warp forward, bilinear")(_perspective_forward)
 register("warp_perspective.forward_backward", "warps", wl.MODERATE,
-         doc="fused projective warp forward + gradients w.r.t. input and H")(
+         doc="fused perspective warp forward + gradients w.r.t. input and H")(
     _perspective_forward_backward)
 for _k in TPS_KS:
     register(f"warp_tps.forward.k{_k}", "warps", wl.ALL_WORKLOADS,

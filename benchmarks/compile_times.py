@@ -8,7 +8,7 @@ script times, one after the other:
 
 * ``import warpkit`` (NumPy's import included);
 * the first ``grid_sample`` call (float32, bilinear) -- import + this call is
-  the "first call" of issue 2's target;
+  the "first call" of the report's compile-time target;
 * the first ``grid_sample_vjp`` call;
 * calls with the other modes and paddings (each combination compiles its own
   specialized forward and backward kernels);
@@ -93,7 +93,8 @@ for info in pkgutil.iter_modules(kernels.__path__):
 # The kernels specialized on their options (warpkit.kernels.cpu.specialized):
 # one entry per factory, counting every (options, dtype) compiled.
 from warpkit.kernels import cpu
-for (factory, spec), kernel in list(cpu._compiled.items()):
+for key, kernel in list(cpu._compiled.items()):
+    factory = key[0]  # key: (factory, its leading constants, the options)
     name = f"{factory.__module__.rsplit('.', 1)[-1]}.{factory.__name__}"
     counts[name] = counts.get(name, 0) + len(kernel.signatures)
 print("RESULT " + json.dumps({"phases": phases, "errors": errors, "specializations": counts}))

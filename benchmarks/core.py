@@ -118,7 +118,7 @@ def set_threads(count):
     """Use ``count`` threads in every library that has a setting for it.
 
     warpkit splits a call into ``numba.get_num_threads()`` row chunks (see
-    ``warpkit/_threads.py``), so ``numba.set_num_threads`` sets its thread
+    ``warpkit/backends/threads.py``), so ``numba.set_num_threads`` sets its thread
     count; PyTorch's intra-op pool follows ``torch.set_num_threads`` and
     OpenCV's ``cv2.setNumThreads``, NumPy's BLAS ``threadpoolctl`` (when
     installed).  SciPy's ``ndimage`` is single-threaded.

@@ -337,20 +337,20 @@ def write(out_dir, meta, results, compile_result, scaling_result, gpu_result=Non
         "**Mpix/s** = output pixels (N·Ho·Wo) per second.",
         "- Data: float32, NCHW, output size = input size, a non-trivial affine map per image "
         "(rotation ≈ 15°, scale 0.9, shift; slightly different per image), "
-        "`padding_mode=\"zeros\"`, `align_corners=False`; projective = that plus a small "
-        "perspective; splines = K control points on a √K×√K grid, jittered targets.",
+        "`padding_mode=\"zeros\"`, `align_corners=False`; perspective = that plus a small "
+        "perspective row; tps = K control points on a √K×√K grid, jittered targets.",
         "- Workloads: the four anchor workloads (N=64 C=1 28², N=32 C=3 224², N=1 C=3 2048², "
         "N=8 C=32 64²), one 4096² RGB image and a batch of 256 RGB 32² images. To keep the "
         "suite under ten minutes on two cores, the 4096² image runs the bilinear sampler's "
         "forward and backward and the affine warp's forward only; the "
-        "bicubic affine warp and the projective warp run on the four workloads below a few "
-        "million pixels; splines run where N·Ho·Wo·K ≤ 20M kernel terms; SciPy (one thread, "
+        "bicubic affine warp and the perspective warp run on the four workloads below a few "
+        "million pixels; tps warps and grids run where N·Ho·Wo·K ≤ 20M kernel terms; SciPy (one thread, "
         "seconds per call) where the output has ≤ 5M elements. "
         "Each left-out pair is listed under *Skipped* with its reason.",
         f"- Threads: {', '.join(str(t) for t in meta['thread_counts'])} for the operation "
         "tables (the \"thr\" column), 1 and 2 in the thread-scaling table. "
         "warpkit's thread count is `numba.set_num_threads` (warpkit splits each call into that "
-        "many row chunks, see `warpkit/_threads.py`); PyTorch's `torch.set_num_threads`; "
+        "many row chunks, see `warpkit/backends/threads.py`); PyTorch's `torch.set_num_threads`; "
         "OpenCV's `cv2.setNumThreads`; NumPy's BLAS via `threadpoolctl`; SciPy's ndimage and "
         "the NumPy floor are single-threaded.",
         "- OpenCV works on one HWC image per call: the batch is converted to NHWC once, "

@@ -1,10 +1,21 @@
-"""The targets of issues 2-6, each judged met / not met from one suite run.
+"""The release targets, each judged met / not met from one suite run.
+
+Each target belongs to an area (the first column of the report's table): the
+CPU kernels, compile time, the fused warps, the grid generators, CUDA, training, and bandwidth
+(against OpenCV and the memory floor).
 
 A target whose operation was not run (skipped, filtered out with ``--only``,
 or needing a GPU) is listed as "not measured", with the reason.
 """
 
 THREE_LARGER = ("n32c3-224", "n1c3-2048", "n8c32-64")
+CPU = "CPU kernels"
+COMPILE = "compile time"
+FUSED = "fused warps"
+GRIDS = "grid generators"
+CUDA = "CUDA"
+TRAINING = "training"
+BANDWIDTH = "bandwidth"
 TINY = "n64c1-28"
 
 
@@ -41,7 +52,7 @@ class _Collector:
         self.threads = threads
         self.rows = []
 
-    def ratio_target(self, issue, text, name, workloads, anchor, minimum,
+    def ratio_target(self, area, text, name, workloads, anchor, minimum,
                      subject="warpkit", maximum_ratio=False):
         """Met when ``anchor / subject >= minimum`` on every workload in ``workloads``."""
         measured = []
@@ -57,19 +68,19 @@ class _Collector:
             measured.append(f"{size}: {value:.2f}×")
             met = met and value >= minimum
         if missing and not measured:
-            self.rows.append((issue, text, "; ".join(dict.fromkeys(missing)), None))
+            self.rows.append((area, text, "; ".join(dict.fromkeys(missing)), None))
             return
         if missing:
             met = None
             measured += list(dict.fromkeys(missing))
-        self.rows.append((issue, text, "; ".join(measured), met))
+        self.rows.append((area, text, "; ".join(measured), met))
 
-    def add(self, issue, text, measured, met):
-        self.rows.append((issue, text, measured, met))
+    def add(self, area, text, measured, met):
+        self.rows.append((area, text, measured, met))
 
 
 def collect(results, compile_result, meta):
-    """Rows ``(issue, target, measured, met)``; ``met`` is True, False or None (not measured)."""
+    """Rows ``(area, target, measured, met)``; ``met`` is True, False or None (not measured)."""
     threads = 2 if 2 in meta["thread_counts"] else max(meta["thread_counts"])
     c = _Collector(results, threads)
     _cpu_kernel_targets(c, results, meta)
@@ -79,41 +90,40 @@ def collect(results, compile_result, meta):
     if cold is None or warm is None:
         reason = "not measured" if compile_result is None else (
             compile_result.get("error") or "quick mode measures only the default cache")
-        c.add(2, "import + first grid_sample < 10 s cold, < 2 s warm", reason, None)
+        c.add(COMPILE, "import + first grid_sample < 10 s cold, < 2 s warm", reason, None)
     else:
-        c.add(2, "import + first grid_sample < 10 s cold, < 2 s warm",
+        c.add(COMPILE, "import + first grid_sample < 10 s cold, < 2 s warm",
               f"cold {cold:.2f} s, warm {warm:.2f} s", cold < 10.0 and warm < 2.0)
 
     fb = "warp_affine.forward_backward"
-    c.ratio_target(3, "fused warp_affine fwd+bwd ≥ 3× torch affine_grid+grid_sample fwd+bwd "
-                      "on the three larger", fb, THREE_LARGER, "torch", 3.0)
-    c.ratio_target(3, "fused warp_affine fwd+bwd ≥ 1× torch on 28²", fb, (TINY,), "torch", 1.0)
+    c.ratio_target(FUSED, "fused warp_affine fwd+bwd ≥ 3× torch affine_grid+grid_sample "
+                          "fwd+bwd on the three larger", fb, THREE_LARGER, "torch", 3.0)
+    c.ratio_target(FUSED, "fused warp_affine fwd+bwd ≥ 1× torch on 28²", fb, (TINY,), "torch",
+                   1.0)
     _memory_target(c, fb)
     _spline_accuracy_target(c, results)
 
     gpu = meta.get("gpu") or {}
-    c.add(4, "CUDA targets (forward/backward ≥ 1× torch CUDA, fused ≥ 2×, deterministic "
-             "≤ 1.5× atomic)",
+    c.add(CUDA, "CUDA targets (forward/backward ≥ 1× torch CUDA, fused ≥ 2×, deterministic "
+                "≤ 1.5× atomic)",
           "measured by `benchmarks/gpu_check.py`: see the GPU section" if gpu.get("available")
           else "not measured: no CUDA GPU here; `benchmarks/gpu_check.py` measures them on a "
                "GPU", None)
 
     _training_target(c, results)
 
-    c.ratio_target(6, "forward bilinear (fused warp_affine) within 3× of cv2.warpAffine "
-                      "on 2048² and 224²", "warp_affine.forward", ("n1c3-2048", "n32c3-224"),
-                   "cv2.warpAffine", 1.0 / 3.0)
-    c.ratio_target(6, "forward bilinear (fused warp_affine) within 5× of the memory floor "
-                      "on 2048² and 224²", "warp_affine.forward", ("n1c3-2048", "n32c3-224"),
-                   "floor", 1.0 / 5.0)
-    c.ratio_target(6, "forward bilinear (grid_sample, grid read included) within 5× of its "
-                      "memory floor on 2048² and 224²", "grid_sample.forward.bilinear",
-                   ("n1c3-2048", "n32c3-224"),
-                   "floor", 1.0 / 5.0)
+    large = ("n1c3-2048", "n32c3-224")
+    c.ratio_target(BANDWIDTH, "forward bilinear (fused warp_affine) within 3× of "
+                              "cv2.warpAffine on 2048² and 224²",
+                   "warp_affine.forward", large, "cv2.warpAffine", 1.0 / 3.0)
+    c.ratio_target(BANDWIDTH, "forward bilinear (fused warp_affine) within 5× of the "
+                              "memory floor on 2048² and 224²",
+                   "warp_affine.forward", large, "floor", 1.0 / 5.0)
+    c.ratio_target(BANDWIDTH, "forward bilinear (grid_sample, grid read included) within "
+                              "5× of its memory floor on 2048² and 224²",
+                   "grid_sample.forward.bilinear", large, "floor", 1.0 / 5.0)
     return c.rows
 
-
-CPU = "CPU kernels"
 
 
 def _cpu_kernel_targets(c, results, meta):
@@ -194,21 +204,21 @@ def _memory_target(c, name):
         met = met and saved >= grid_bytes
     text = "fused fwd+bwd peak memory below the unfused path's by at least the grid's size"
     if not measured:
-        c.add(3, text, "not measured (needs warp_affine and a run with memory measurement)",
+        c.add(FUSED, text, "not measured (needs warp_affine and a run with memory measurement)",
               None)
     else:
-        c.add(3, text, "; ".join(measured), met)
+        c.add(FUSED, text, "; ".join(measured), met)
 
 
 def _spline_accuracy_target(c, results):
-    text = "spline grids float64-accurate (1e-9 relative vs SciPy RBFInterpolator), K ≤ 256"
+    text = "tps grids float64-accurate (1e-9 relative vs SciPy RBFInterpolator), K ≤ 256"
     record = next((r for r in results if r["name"] == "tps_grid.accuracy"), None)
     if record is None or "accuracy" not in record:
-        c.add(3, text, _why_missing(record, "tps_grid.accuracy").replace(
+        c.add(GRIDS, text, _why_missing(record, "tps_grid.accuracy").replace(
             "a contender is missing", "no accuracy figure"), None)
         return
     worst = max(record["accuracy"].values())
-    c.add(3, text, ", ".join(f"K={k}: {v:.1e}" for k, v in record["accuracy"].items()),
+    c.add(GRIDS, text, ", ".join(f"K={k}: {v:.1e}" for k, v in record["accuracy"].items()),
           worst <= 1e-9)
 
 
@@ -218,7 +228,7 @@ def _training_target(c, results):
                and r["threads"] == c.threads]
     if not records:
         record = next((r for r in results if r["name"].startswith("training.")), None)
-        c.add(5, text, _why_missing(record, "training.step"), None)
+        c.add(TRAINING, text, _why_missing(record, "training.step"), None)
         return
     measured = []
     met = True
@@ -236,9 +246,9 @@ def _training_target(c, results):
                         + (f", sampler share {share:.0%}" if share is not None else ""))
         met = met and value >= 0.5
     if not measured:
-        c.add(5, text, "no torch contender in the training benchmark", None)
+        c.add(TRAINING, text, "no torch contender in the training benchmark", None)
     else:
-        c.add(5, text, "; ".join(measured), met)
+        c.add(TRAINING, text, "; ".join(measured), met)
 
 
 def markdown(results, compile_result, meta):
@@ -246,12 +256,12 @@ def markdown(results, compile_result, meta):
     threads = 2 if 2 in meta["thread_counts"] else max(meta["thread_counts"])
     lines = [f"Ratios are the anchor's time / warpkit's time at {threads} threads "
              "(above 1: warpkit faster); \"within 3×\" means a ratio ≥ 0.33.", "",
-             "| issue | target | measured | status |", "|---|---|---|---|"]
-    for issue, text, measured, met in rows:
+             "| area | target | measured | status |", "|---|---|---|---|"]
+    for area, text, measured, met in rows:
         status = {True: "**met**", False: "**not met**", None: "not measured"}[met]
         if meta.get("quick") and met is not None:
             status = "— (quick mode)"
-        lines.append(f"| {issue} | {text} | {measured} | {status} |")
+        lines.append(f"| {area} | {text} | {measured} | {status} |")
     if meta.get("quick"):
         lines += ["", "(Quick mode: tiny sizes, one run each — no target is judged.)"]
     return lines

@@ -1,7 +1,8 @@
-"""Workloads and the data every benchmark reads: images, affine/projective/spline parameters.
+"""Workloads and the data every benchmark reads: images, affine/perspective/tps parameters.
 
-The four workloads of DESIGN.md section 7 (the sampler's anchor table), plus a
-single 4096x4096 RGB image and a batch of 256 images of 32x32.  Each workload
+The four anchor workloads (``ANCHOR_WORKLOADS``: the sizes the sampler and the
+fused warps are judged on in the report's targets), plus a single 4096x4096 RGB
+image and a batch of 256 images of 32x32.  Each workload
 warps an (N, C, H, W) float32 image into an output of the same size.  In quick
 mode every workload keeps its name but shrinks to a few pixels.
 
@@ -42,16 +43,18 @@ class Workload:
         return self.n * self.c * self.h * self.w
 
 
-#: The four workloads of DESIGN.md section 7 (issue 2's sampler table).
-DESIGN_WORKLOADS = ("n64c1-28", "n32c3-224", "n1c3-2048", "n8c32-64")
-#: DESIGN's four plus the two that issue 6 adds.
-ALL_WORKLOADS = DESIGN_WORKLOADS + ("n1c3-4096", "n256c3-32")
+#: The four anchor workloads: a batch of digits (N=64 C=1 28x28), a batch of
+#: photos (N=32 C=3 224x224), one large image (N=1 C=3 2048x2048) and a deep
+#: feature map (N=8 C=32 64x64); the sampler table and the targets use these.
+ANCHOR_WORKLOADS = ("n64c1-28", "n32c3-224", "n1c3-2048", "n8c32-64")
+#: The anchors plus a very large image and a batch of many small ones.
+ALL_WORKLOADS = ANCHOR_WORKLOADS + ("n1c3-4096", "n256c3-32")
 #: Every workload but the 4096x4096 image: only the bilinear sampler's forward
 #: and backward and the affine warp's forward run on that one (everything at 7
 #: runs on it alone would take minutes).
-WITHOUT_HUGE = DESIGN_WORKLOADS + ("n256c3-32",)
+WITHOUT_HUGE = ANCHOR_WORKLOADS + ("n256c3-32",)
 #: The workloads of at most a few million pixels: the bicubic affine warp and
-#: the projective warp run on these only.
+#: the perspective warp run on these only.
 MODERATE = ("n64c1-28", "n32c3-224", "n8c32-64", "n256c3-32")
 
 _FULL = {

@@ -2,9 +2,9 @@
 
 The sampler of the STN paper written literally: every output value is a sum
 over *all* pixels of a padded copy of the image, weighted by a separable
-kernel ``k(x - m) * k(y - n)``.  It shares no code with warpkit's kernels:
-coordinates, padding and kernels are written again here, from the
-definitions in ``docs/conventions.rst``.
+kernel ``k(x - m) * k(y - n)`` (``docs/math/sampler.rst``).  It shares no
+code with warpkit's kernels: coordinates, padding and kernels are written
+again here, from the definitions in ``docs/conventions.rst``.
 """
 
 import numpy as np

@@ -89,3 +89,29 @@ def test_unknown_option_is_an_error():
         capture_output=True, text=True, timeout=120)
     assert completed.returncode == 2
     assert "--threads" in completed.stderr
+
+
+def test_anchor_workloads_option():
+    """``--workloads anchor`` and ``--sampler-table`` select the four anchor workloads."""
+    import benchmarks.__main__ as suite
+    from benchmarks import workloads as wl
+
+    assert len(wl.ANCHOR_WORKLOADS) == 4
+    assert suite.parse_args(["--workloads", "anchor"]).workload_keys == list(wl.ANCHOR_WORKLOADS)
+    table = suite.parse_args(["--sampler-table"])
+    assert table.workload_keys == list(wl.ANCHOR_WORKLOADS)
+    assert "compile" in table.only
+
+
+def test_targets_are_grouped_by_named_area():
+    """Every row of the targets table names its area (a word, never a bare number)."""
+    from benchmarks import targets
+
+    areas = {targets.CPU, targets.COMPILE, targets.FUSED, targets.GRIDS, targets.CUDA,
+             targets.TRAINING, targets.BANDWIDTH}
+    meta = {"thread_counts": [2], "simd": {}, "gpu": {"available": False}}
+    rows = targets.collect([], None, meta)
+    assert rows and {row[0] for row in rows} <= areas
+    table = targets.markdown([], None, meta)
+    assert table[2].startswith("| area |")
+    assert all(line.split("|")[1].strip() in areas for line in table[4:] if line.startswith("|"))

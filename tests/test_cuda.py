@@ -1,70 +1,33 @@
 """CUDA kernels against the CPU path, under the CUDA simulator.
 
-Runs without a GPU: if ``numba.cuda`` has not been imported yet and
-``NUMBA_ENABLE_CUDASIM`` is unset, this module turns the simulator on.  The
-simulator runs every CUDA thread as a Python thread, so the inputs are tiny;
-the launch geometry is shrunk (32-thread blocks, at most 2 blocks per grid
-axis) so that even tiny inputs span several blocks and every grid-stride loop
-goes round more than once.  ``benchmarks/gpu_check.py`` repeats the checks on
+Runs without a GPU: ``tests/conftest.py`` turns Numba's CUDA simulator on
+unless ``NUMBA_ENABLE_CUDASIM`` says otherwise.  The simulator runs every
+CUDA thread as a Python thread, so the inputs are tiny; the ``small_launches``
+fixture shrinks the launch geometry (32-thread blocks, at most 2 blocks per
+grid axis) so that even tiny inputs span several blocks and every
+grid-stride loop goes round more than once.  ``benchmarks/gpu_check.py`` repeats the checks on
 a real GPU, where the kernels are also type-checked and compiled.
 """
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-if "numba.cuda" not in sys.modules and "NUMBA_ENABLE_CUDASIM" not in os.environ:
-    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
-    import numba.core.config
-
-    numba.core.config.reload_config()
-
 cuda = pytest.importorskip("numba.cuda", reason="numba-cuda is not installed")
-import numba.core.config  # noqa: E402
-
-if not numba.core.config.ENABLE_CUDASIM and not cuda.is_available():
-    pytest.skip("no GPU and numba.cuda was imported before the simulator could be enabled "
-                "(set NUMBA_ENABLE_CUDASIM=1)", allow_module_level=True)
+pytestmark = [pytest.mark.usefixtures("cuda_available", "small_launches")]
 
 import warpkit  # noqa: E402
 from warpkit import _config, _device  # noqa: E402
+from warpkit._args import SampleArgs  # noqa: E402
+from warpkit._validate import MODES, PADDING_MODES  # noqa: E402
+from warpkit.backends import cuda as backend  # noqa: E402
 from warpkit.kernels import cuda as kernels  # noqa: E402
-from warpkit.kernels import cuda_ops  # noqa: E402
-from warpkit.sampling import SampleArgs  # noqa: E402
 
-MODES = ["bilinear", "nearest", "bicubic"]
-PADDINGS = ["zeros", "border", "reflection"]
+PADDINGS = tuple(PADDING_MODES)
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def small_launches(monkeypatch):
-    """Tiny blocks and grids: several blocks, and grid-stride loops that wrap."""
-    monkeypatch.setattr(_config, "CUDA_BLOCK_SIZE", 32)
-    monkeypatch.setattr(kernels, "MAX_GRID", (2, 2, 1))
-    monkeypatch.setattr(cuda_ops, "MAX_REDUCTION_BLOCKS", 2)
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-4)  # the simulator's barriers hand over between threads
-    yield
-    sys.setswitchinterval(interval)
-
-
-@pytest.fixture
-def dispatch(monkeypatch):
-    """Make warpkit's dispatch see the simulator's arrays as device arrays.
-
-    Real numba device arrays expose ``__cuda_array_interface__``; the
-    simulator's stand-ins only carry numba's ``__cuda_ndarray__`` marker.
-    """
-    if not _device.is_device_array(cuda.device_array(1)):
-        original = _device.is_device_array
-        monkeypatch.setattr(_device, "is_device_array",
-                            lambda value: bool(getattr(value, "__cuda_ndarray__", False))
-                            or original(value))
 
 
 def problem(dtype, seed=0, shape=(2, 2, 5, 6), out_size=(5, 9), spread=1.3):
@@ -94,7 +57,7 @@ def tolerance(dtype):
 @pytest.mark.parametrize("align_corners", [False, True])
 @pytest.mark.parametrize("padding_mode", PADDINGS)
 @pytest.mark.parametrize("mode", MODES)
-def test_matches_cpu(dispatch, mode, padding_mode, align_corners):
+def test_matches_cpu(mode, padding_mode, align_corners):
     for dtype in (np.float64, np.float32):
         image, grid, grad_output = problem(dtype)
         options = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
@@ -112,14 +75,14 @@ def test_matches_cpu(dispatch, mode, padding_mode, align_corners):
         np.testing.assert_allclose(grad_input, expected_input, **tolerance(dtype))
         np.testing.assert_allclose(grad_grid, expected_grid, **tolerance(dtype))
 
-        args = SampleArgs(image, grid, mode, padding_mode, align_corners)
-        atomic_input, atomic_grid = to_host(*cuda_ops.grid_sample_vjp(
-            d_image, d_grid, d_grad, args, deterministic=False))
+        with backend.scatter(deterministic=False):
+            atomic_input, atomic_grid = to_host(*warpkit.grid_sample_vjp(d_image, d_grid, d_grad,
+                                                                         **options))
         np.testing.assert_allclose(atomic_input, expected_input, **tolerance(dtype))
         np.testing.assert_allclose(atomic_grid, expected_grid, **tolerance(dtype))
 
 
-def test_launch_geometry_covers_every_pixel(dispatch, monkeypatch):
+def test_launch_geometry_covers_every_pixel(monkeypatch):
     # Wide rows: several blocks along x and a grid-stride loop in every axis.
     monkeypatch.setattr(kernels, "MAX_GRID", (2, 2, 2))
     image, grid, grad_output = problem(np.float64, shape=(3, 1, 4, 5), out_size=(3, 70))
@@ -157,7 +120,7 @@ def test_pixel_launch_shapes():
     assert kernels.pixel_launch(1, 1, 1000, max_blocks=1) == ((1, 1, 1), (32, 1))
 
 
-def test_nonfinite_coordinates_match_cpu(dispatch):
+def test_nonfinite_coordinates_match_cpu():
     image, grid, grad_output = problem(np.float64, out_size=(2, 4))
     grid[0, 0, :, 0] = [np.nan, np.inf, -np.inf, 1e300]
     grid[1, 1, :, 1] = [np.nan, -1e300, np.inf, 0.25]
@@ -175,7 +138,7 @@ def test_nonfinite_coordinates_match_cpu(dispatch):
 
 
 @pytest.mark.filterwarnings("ignore:.*(invalid value|overflow):RuntimeWarning")
-def test_nonfinite_grad_output_is_nonfinite_where_cpu_is(dispatch):
+def test_nonfinite_grad_output_is_nonfinite_where_cpu_is():
     # (The simulator runs the kernels on NumPy scalars, which warn about Inf - Inf.)
     image, grid, grad_output = problem(np.float64, spread=0.9)
     grad_output[0, 0, 1, 2] = np.nan
@@ -207,8 +170,8 @@ def test_deterministic_gradient_is_bit_identical_across_runs_and_launches(monkey
         for block_size, max_grid in [(32, (2, 2, 1)), (32, (2, 2, 1)), (64, (1, 1, 2))]:
             monkeypatch.setattr(_config, "CUDA_BLOCK_SIZE", block_size)
             monkeypatch.setattr(kernels, "MAX_GRID", max_grid)
-            grad_input, _ = cuda_ops.grid_sample_vjp(d_image, d_grid, d_grad, args,
-                                                     deterministic=True)
+            grad_input, _ = backend.grid_sample_vjp(args, d_image, d_grid, d_grad, True, False,
+                                                    deterministic=True)
             runs.append(grad_input.copy_to_host())
         for run in runs[1:]:
             assert run.tobytes() == runs[0].tobytes()
@@ -222,8 +185,9 @@ def test_fixed_point_error_within_documented_bound():
     args = SampleArgs(image, grid, "bicubic", "reflection", False)
     expected, _ = warpkit.grid_sample_vjp(image, grid, grad_output, mode="bicubic",
                                           padding_mode="reflection")
-    grad_input, _ = to_host(*cuda_ops.grid_sample_vjp(*on_device(image, grid, grad_output),
-                                                      args, deterministic=True))
+    grad_input, _ = backend.grid_sample_vjp(args, *on_device(image, grid, grad_output), True,
+                                            False, deterministic=True)
+    grad_input = grad_input.copy_to_host()
     pixels = 7 * 9
     largest = np.abs(grad_output).max()
     contributions = 16 * pixels  # every tap of every output pixel, at most
@@ -234,14 +198,23 @@ def test_fixed_point_error_within_documented_bound():
 
 
 def test_fixed_point_scale_from_max():
-    # The scale keeps the largest possible partial sum at 2**61.
-    assert kernels.FIXED_RANGE / (kernels.WEIGHT_BOUND * 100 * 2.0) == 2.0 ** 61 / 800
+    # The scale keeps the largest possible partial sum at 2**61 ...
+    assert kernels._fixed_scale(2.0, 100.0) == 2.0 ** 61 / (kernels.WEIGHT_BOUND * 100 * 2.0)
+    # ... is 1 for an all-zero gradient, and never overflows for a tiny one.
+    assert kernels._fixed_scale(0.0, 100.0) == 1.0
+    assert kernels._fixed_scale(1e-300, 1.0) == kernels.MAX_SCALE
 
 
 # ------------------------------------------------------ arrays, dtypes, errors
 
 
-def test_mixing_host_and_device_arrays_is_a_type_error(dispatch):
+def test_simulator_and_real_device_arrays_both_dispatch_to_the_gpu():
+    assert _device.is_device_array(cuda.device_array(1))
+    assert _device.backend_for(input=cuda.device_array(1)) is backend
+    assert not _device.is_device_array(np.zeros(1))
+
+
+def test_mixing_host_and_device_arrays_is_a_type_error():
     image, grid, grad_output = problem(np.float64)
     d_image, d_grid, d_grad = on_device(image, grid, grad_output)
     with pytest.raises(TypeError, match="cannot mix GPU and CPU arrays"):
@@ -252,32 +225,33 @@ def test_mixing_host_and_device_arrays_is_a_type_error(dispatch):
         warpkit.grid_sample_vjp(d_image, d_grid, grad_output)
 
 
-def test_cuda_ops_checks_its_arrays():
+def test_device_arrays_are_checked():
     image, grid, grad_output = problem(np.float64)
     args = SampleArgs(image, grid, "bilinear", "zeros", False)
     d_image, d_grid, d_grad = on_device(image, grid, grad_output)
     with pytest.raises(TypeError, match="grid must be a CUDA array"):
-        cuda_ops.grid_sample(d_image, grid, args)
+        backend.grid_sample(args, d_image, grid)
     with pytest.raises(TypeError, match="input must be a float32 or float64 array"):
-        cuda_ops.grid_sample(cuda.to_device(image.astype(np.int32)), d_grid, args)
+        warpkit.grid_sample(cuda.to_device(image.astype(np.int32)), d_grid)
     with pytest.raises(ValueError, match="grad_output must have the output's shape"):
-        cuda_ops.grid_sample_vjp(d_image, d_grid, on_device(grad_output[:, :, :2])[0], args)
-    with pytest.raises(ValueError, match="grad_output must be 4-dimensional"):
-        cuda_ops.grid_sample_vjp(d_image, d_grid, cuda.to_device(grad_output[0]), args)
+        warpkit.grid_sample_vjp(d_image, d_grid, on_device(grad_output[:, :, :2])[0])
+    with pytest.raises(ValueError, match="grad_output must have the output's shape"):
+        warpkit.grid_sample_vjp(d_image, d_grid, cuda.to_device(grad_output[0]))
     with pytest.raises(TypeError, match="grad_output must be a float32 or float64"):
-        cuda_ops.grid_sample_vjp(d_image, d_grid,
-                                 cuda.to_device(grad_output.astype(np.float16)), args)
+        warpkit.grid_sample_vjp(d_image, d_grid, cuda.to_device(grad_output.astype(np.float16)))
 
 
 def test_missing_numba_cuda_names_the_extra(monkeypatch):
     import numba
 
+    import warpkit.backends
     import warpkit.kernels
 
-    for name in ("warpkit.kernels.cuda_ops", "warpkit.kernels.cuda"):
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.delattr(warpkit.kernels, "cuda_ops")
-    monkeypatch.delattr(warpkit.kernels, "cuda")
+    for name in ("warpkit.backends.cuda", "warpkit.kernels.cuda", "warpkit.kernels.cuda_fused"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    for package, name in ((warpkit.backends, "cuda"), (warpkit.kernels, "cuda"),
+                          (warpkit.kernels, "cuda_fused")):
+        monkeypatch.delattr(package, name, raising=False)
     monkeypatch.delattr(numba, "cuda")
     monkeypatch.setitem(sys.modules, "numba.cuda", None)
 
@@ -292,7 +266,7 @@ def test_missing_numba_cuda_names_the_extra(monkeypatch):
         warpkit.grid_sample(DeviceArray(), grid)
 
 
-def test_dtypes_follow_input_and_grid(dispatch):
+def test_dtypes_follow_input_and_grid():
     image, grid, grad_output = problem(np.float32)
     grid64 = grid.astype(np.float64)
     d_image, d_grid, d_grad = on_device(image, grid64, grad_output)
@@ -304,7 +278,7 @@ def test_dtypes_follow_input_and_grid(dispatch):
                                rtol=1e-5, atol=1e-5)
 
 
-def test_strided_device_arrays(dispatch):
+def test_strided_device_arrays():
     image, grid, grad_output = problem(np.float64, shape=(2, 2, 5, 12), out_size=(5, 18))
     d_image = cuda.to_device(image)[:, :, :, ::2]
     d_grid = cuda.to_device(grid)[:, :, ::2]
@@ -321,12 +295,11 @@ def test_strided_device_arrays(dispatch):
 def test_empty_outputs(deterministic):
     image = np.ones((2, 1, 3, 3))
     grid = np.zeros((2, 0, 4, 2))
-    args = SampleArgs(image, grid, "bilinear", "zeros", False)
     d_image, d_grid = on_device(image, grid)
-    assert cuda_ops.grid_sample(d_image, d_grid, args).shape == (2, 1, 0, 4)
-    grad_input, grad_grid = cuda_ops.grid_sample_vjp(
-        d_image, d_grid, cuda.to_device(np.zeros((2, 1, 0, 4))), args,
-        deterministic=deterministic)
+    assert warpkit.grid_sample(d_image, d_grid).shape == (2, 1, 0, 4)
+    with backend.scatter(deterministic):
+        grad_input, grad_grid = warpkit.grid_sample_vjp(
+            d_image, d_grid, cuda.to_device(np.zeros((2, 1, 0, 4))))
     np.testing.assert_array_equal(grad_input.copy_to_host(), np.zeros((2, 1, 3, 3)))
     assert grad_grid.shape == (2, 0, 4, 2)
 

@@ -1,64 +1,34 @@
 """CUDA fused warps against the CPU fused warps, under the CUDA simulator.
 
-Like ``tests/test_cuda.py``: the simulator is turned on if numba.cuda has not
-been imported yet, inputs are tiny and the launch geometry is shrunk
+Like ``tests/test_cuda.py``: the simulator is on (``tests/conftest.py``),
+inputs are tiny and the launch geometry is shrunk
 (32-thread blocks, at most 2 blocks per grid axis, backward grids not
 shrunk) so that every kernel spans several blocks, grid-stride loops wrap,
 and the parameter gradients go through the per-block partial sums.
 """
 
-import os
-import sys
-
 import numpy as np
 import pytest
 
-if "numba.cuda" not in sys.modules and "NUMBA_ENABLE_CUDASIM" not in os.environ:
-    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
-    import numba.core.config
-
-    numba.core.config.reload_config()
-
 cuda = pytest.importorskip("numba.cuda", reason="numba-cuda is not installed")
-import numba.core.config  # noqa: E402
-
-if not numba.core.config.ENABLE_CUDASIM and not cuda.is_available():
-    pytest.skip("no GPU and numba.cuda was imported before the simulator could be enabled "
-                "(set NUMBA_ENABLE_CUDASIM=1)", allow_module_level=True)
+pytestmark = [pytest.mark.usefixtures("cuda_available", "small_launches", "one_pixel_blocks")]
 
 import warpkit  # noqa: E402
-from warpkit import _config, _device, warp  # noqa: E402
+from warpkit import _config, fused  # noqa: E402
+from warpkit._validate import MODES, PADDING_MODES  # noqa: E402
+from warpkit.backends import cuda as backend  # noqa: E402
 from warpkit.kernels import cuda as kernels  # noqa: E402
-from warpkit.kernels import cuda_fused, cuda_ops  # noqa: E402
-from warpkit.tps import solve_spline  # noqa: E402
+from warpkit.kernels import cuda_fused  # noqa: E402
+from warpkit.tps import solve_tps  # noqa: E402
 
-MODES = ["bilinear", "nearest", "bicubic"]
-PADDINGS = ["zeros", "border", "reflection"]
+PADDINGS = tuple(PADDING_MODES)
 OUT_SIZE = (3, 5)
 
 
-@pytest.fixture(autouse=True)
-def small_launches(monkeypatch):
-    """Tiny blocks and grids: several blocks, and grid-stride loops that wrap."""
-    monkeypatch.setattr(_config, "CUDA_BLOCK_SIZE", 32)
-    monkeypatch.setattr(kernels, "MAX_GRID", (2, 2, 1))
-    monkeypatch.setattr(cuda_fused, "PIXELS_PER_THREAD", 0)
-    monkeypatch.setattr(cuda_ops, "MAX_REDUCTION_BLOCKS", 2)
-    monkeypatch.setattr(cuda_ops, "SPLINE_MAX_BLOCKS", 3)
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-4)  # the simulator's barriers hand over between threads
-    yield
-    sys.setswitchinterval(interval)
-
-
 @pytest.fixture
-def dispatch(monkeypatch):
-    """Make warpkit's dispatch see the simulator's arrays as device arrays."""
-    if not _device.is_device_array(cuda.device_array(1)):
-        original = _device.is_device_array
-        monkeypatch.setattr(_device, "is_device_array",
-                            lambda value: bool(getattr(value, "__cuda_ndarray__", False))
-                            or original(value))
+def one_pixel_blocks(monkeypatch):
+    """Backward grids not shrunk to several pixels per thread: more blocks."""
+    monkeypatch.setattr(cuda_fused, "PIXELS_PER_THREAD", 0)
 
 
 def images(dtype, seed=0, shape=(2, 1, 3, 4)):
@@ -84,8 +54,8 @@ def spline(rng, batch, shared=True):
     controls = warpkit.control_point_grid(4)
     if not shared:
         controls = controls[None] + rng.normal(0, 0.05, (batch, 4, 2))
-    targets = (controls if shared else controls) + rng.normal(0, 0.15, (batch, 4, 2))
-    return np.ascontiguousarray(solve_spline(controls, targets)), np.ascontiguousarray(controls)
+    targets = controls + rng.normal(0, 0.15, (batch, 4, 2))
+    return np.ascontiguousarray(solve_tps(controls, targets)), np.ascontiguousarray(controls)
 
 
 def on_device(*arrays):
@@ -99,16 +69,16 @@ def close(got, expected, dtype):
 
 def check_warp(kind, params, image, grad_output, options, dtype, paths=(True, False)):
     """Values and gradients of the CUDA fused warp ``kind`` equal the CPU's."""
-    forward = getattr(warp, f"warp_{kind}")
-    vjp = getattr(warp, f"warp_{kind}_vjp")
+    forward = getattr(fused, f"warp_{kind}")
+    vjp = getattr(fused, f"warp_{kind}_vjp")
     d_image, d_grad = on_device(image, grad_output)
     d_params = on_device(*params)
-    close(getattr(cuda_ops, f"warp_{kind}")(d_image, *d_params, OUT_SIZE, **options),
+    close(forward(d_image, *d_params, OUT_SIZE, **options),
           forward(image, *params, OUT_SIZE, **options), dtype)
     expected = vjp(image, *params, grad_output, OUT_SIZE, **options)
     for deterministic in paths:
-        got = getattr(cuda_ops, f"warp_{kind}_vjp")(d_image, *d_params, d_grad, OUT_SIZE,
-                                                    deterministic=deterministic, **options)
+        with backend.scatter(deterministic):
+            got = vjp(d_image, *d_params, d_grad, OUT_SIZE, **options)
         assert len(got) == len(expected)
         for a, b in zip(got, expected):
             assert a.shape == b.shape and a.dtype == b.dtype
@@ -140,10 +110,10 @@ def test_perspective_matches_cpu(mode, padding_mode, align_corners):
 
 @pytest.mark.parametrize("mode, padding_mode, align_corners, shared", [
     ("bilinear", "border", False, True), ("bicubic", "zeros", True, False)])
-def test_spline_matches_cpu(mode, padding_mode, align_corners, shared):
+def test_tps_matches_cpu(mode, padding_mode, align_corners, shared):
     rng, image, grad_output = images(np.float64, seed=2)
     options = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
-    check_warp("spline", spline(rng, 2, shared), image, grad_output, options, np.float64,
+    check_warp("tps_coefficients", spline(rng, 2, shared), image, grad_output, options, np.float64,
                paths=(True,))
 
 
@@ -164,9 +134,9 @@ def test_gradients_are_bit_identical_across_runs():
     d_image, d_grad = on_device(image, grad_output)
     coef, controls = spline(rng, 2)
     for kind, params in [("affine", (affine(rng, 2, np.float32),)),
-                         ("spline", (coef, controls))]:
+                         ("tps_coefficients", (coef, controls))]:
         d_params = on_device(*params)
-        runs = [[g.copy_to_host() for g in getattr(cuda_ops, f"warp_{kind}_vjp")(
+        runs = [[g.copy_to_host() for g in getattr(fused, f"warp_{kind}_vjp")(
             d_image, *d_params, d_grad, OUT_SIZE, mode="bicubic", padding_mode="border")]
             for _ in range(2)]
         for first, second in zip(*runs):
@@ -191,14 +161,14 @@ def test_backward_launch_shrinks_to_pixels_per_thread(monkeypatch):
 # ------------------------------------------------------------------ dispatch
 
 
-def test_public_functions_run_on_device_arrays(dispatch):
+def test_public_functions_run_on_device_arrays():
     rng, image, grad_output = images(np.float64, seed=5)
     theta = affine(rng, 2, np.float64)
     d_image, d_theta, d_grad = on_device(image, theta, grad_output)
     out = warpkit.warp_affine(d_image, d_theta, OUT_SIZE)
     close(out, warpkit.warp_affine(image, theta, OUT_SIZE), np.float64)
-    grads = warp.warp_affine_vjp(d_image, d_theta, d_grad, OUT_SIZE)
-    for got, expected in zip(grads, warp.warp_affine_vjp(image, theta, grad_output,
+    grads = fused.warp_affine_vjp(d_image, d_theta, d_grad, OUT_SIZE)
+    for got, expected in zip(grads, fused.warp_affine_vjp(image, theta, grad_output,
                                                          OUT_SIZE)):
         close(got, expected, np.float64)
     controls = warpkit.control_point_grid(4)
@@ -212,23 +182,37 @@ def test_public_functions_run_on_device_arrays(dispatch):
         warpkit.warp_perspective(image, on_device(homographies(rng, 2, np.float64))[0])
 
 
-def test_cuda_ops_checks_its_arguments():
+def test_device_parameters_are_checked():
     rng, image, grad_output = images(np.float64, seed=6)
     d_image, d_grad = on_device(image, grad_output)
     with pytest.raises(ValueError, match=r"theta must have shape \(N, 2, 3\)"):
-        cuda_ops.warp_affine(d_image, on_device(np.zeros((2, 3, 3)))[0])
+        warpkit.warp_affine(d_image, on_device(np.zeros((2, 3, 3)))[0])
     with pytest.raises(ValueError, match="batch size"):
-        cuda_ops.warp_affine(d_image, on_device(np.zeros((3, 2, 3)))[0])
+        warpkit.warp_affine(d_image, on_device(np.zeros((3, 2, 3)))[0])
     with pytest.raises(ValueError, match="grad_output must have the output's shape"):
-        cuda_ops.warp_affine_vjp(d_image, on_device(affine(rng, 2, np.float64))[0], d_grad)
+        warpkit.warp_affine_vjp(d_image, on_device(affine(rng, 2, np.float64))[0], d_grad)
     with pytest.raises(ValueError, match="mode"):
-        cuda_ops.warp_affine(d_image, on_device(affine(rng, 2, np.float64))[0], mode="area")
+        warpkit.warp_affine(d_image, on_device(affine(rng, 2, np.float64))[0], mode="area")
 
 
 def test_empty_output_gives_zero_gradients():
     rng, image, _ = images(np.float64, seed=7)
     d_image, d_theta = on_device(image, affine(rng, 2, np.float64))
-    grad_input, grad_theta = cuda_ops.warp_affine_vjp(
+    grad_input, grad_theta = warpkit.warp_affine_vjp(
         d_image, d_theta, cuda.to_device(np.zeros((2, 1, 0, 5))), (0, 5))
     assert not grad_input.copy_to_host().any() and not grad_theta.copy_to_host().any()
     assert grad_theta.shape == (2, 2, 3)
+
+
+def test_tps_vjp_and_transform_objects_on_device_arrays():
+    rng, image, grad_output = images(np.float64, seed=8)
+    controls = warpkit.control_point_grid(4)
+    targets = controls[None] + rng.normal(0, 0.1, (2, 4, 2))
+    expected = warpkit.warp_tps_vjp(image, controls, targets, grad_output, OUT_SIZE)
+    got = warpkit.warp_tps_vjp(*on_device(image, controls, targets, grad_output), OUT_SIZE)
+    for a, b in zip(got, expected):
+        assert a.shape == b.shape
+        close(a, b, np.float64)
+    shift = warpkit.AffineTransform(translation=(0.5, -0.25))
+    close(warpkit.warp(on_device(image)[0], shift, OUT_SIZE), warpkit.warp(image, shift, OUT_SIZE),
+          np.float64)

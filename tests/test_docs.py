@@ -3,8 +3,8 @@
 * ``test_docs_build_strict``: a strict Sphinx build (warnings are errors,
   nitpicky references) without running the gallery scripts
   (``-D plot_gallery=0``); skipped where Sphinx is not installed.
-* ``test_worked_example`` / ``test_conventions_examples``: the ``>>>`` blocks
-  of ``docs/worked_example.rst`` and ``docs/conventions.rst``.
+* ``test_doc_page_examples``: the ``>>>`` blocks of
+  ``docs/worked_example.rst`` and ``docs/conventions.rst``.
 * ``test_screenshots``: headless Chromium opens the built home page and one API
   page and saves PNG screenshots (to ``$WARPKIT_SCREENSHOT_DIR`` or the
   build folder); skipped where Chromium is absent.
@@ -12,9 +12,11 @@
 
 import doctest
 import os
+import re
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -47,15 +49,53 @@ def built_html(tmp_path_factory):
     return out
 
 
+class _Anchors(HTMLParser):
+    """An HTML page's element ids, and the links (``href``) of its autosummary tables."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.summary_links, self.ids = [], set()
+        self._in_summary = False
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and "autosummary" in (attrs.get("class") or "").split():
+            self._in_summary = True
+        if tag == "a" and self._in_summary and attrs.get("href"):
+            self.summary_links.append(attrs["href"])
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._in_summary = False
+
+
+def linked_api_pages(html):
+    """Names ``X`` of the ``generated/warpkit.X.html`` pages an API page's tables list."""
+    names = set()
+    for href in _Anchors(html).summary_links:
+        match = re.fullmatch(r"generated/warpkit\.([\w.]+)\.html(#.*)?", href)
+        if match:
+            names.add(match.group(1))
+    return names
+
+
 def test_docs_build_strict(built_html):
     index = (built_html / "index.html").read_text(encoding="utf-8")
     assert "warpkit" in index
     api = (built_html / "api" / "index.html").read_text(encoding="utf-8")
     import warpkit
-    for name in warpkit.__all__:
-        if not name.startswith("__"):
-            assert (built_html / "api" / "generated" / f"warpkit.{name}.html").is_file(), name
-            assert f"warpkit.{name}" in api or name in api, name
+    public = [name for name in warpkit.__all__ if not name.startswith("__")]
+    assert public
+    missing = sorted(set(public) - linked_api_pages(api))
+    assert not missing, f"the API page's tables do not list {missing}"
+    for name in public:
+        page = built_html / "api" / "generated" / f"warpkit.{name}.html"
+        assert page.is_file(), name
+        # the page documents the object itself (Sphinx anchors it by its full name)
+        assert f"warpkit.{name}" in _Anchors(page.read_text(encoding="utf-8")).ids, name
     assert (built_html / "conventions.html").is_file()
     assert (built_html / "auto_examples" / "index.html").is_file()
 

@@ -83,12 +83,12 @@ def test_vector_fused_warps_equal_scalar(family, mode):
     if family == "affine":
         params = np.array([[[0.9, -0.3, 0.1], [0.2, 1.1, -0.2]],
                            [[1.2, 0.1, -0.3], [-0.2, 0.8, 0.1]]])
-        forward, backward, size = cpu_fused.warp_affine_forward, cpu_fused.warp_affine_backward, 6
+        code = cpu_fused.AFFINE
     else:
         params = np.array([[[0.9, -0.3, 0.1], [0.2, 1.1, -0.2], [0.3, -0.2, 1.0]],
                            [[1.2, 0.1, -0.3], [-0.2, 0.8, 0.1], [-0.4, 0.1, 0.9]]])
-        forward, backward, size = (cpu_fused.warp_perspective_forward,
-                                   cpu_fused.warp_perspective_backward, 9)
+        code = cpu_fused.PERSPECTIVE
+    size = cpu_fused.PARAMETER_COUNTS[code]
     for width in (1, 5, 16, 17, 33, BLOCK + 3):
         xs = np.linspace(-1, 1, width)
         ys = np.linspace(-1, 1, 3)
@@ -98,11 +98,12 @@ def test_vector_fused_warps_equal_scalar(family, mode):
             spec = cpu.Spec(mode, 0, False, bits)
             out = np.empty((2, 2, 3, width), np.float32)
             index = cpu.index_scratch(image.shape)
-            cpu.specialized(forward, spec)(image, params, xs, ys, out, index, 0, 6)
+            cpu.specialized(cpu_fused.matrix_forward, spec, code)(image, params, xs, ys, out,
+                                                                  index, 0, 6)
             grad_image = np.zeros_like(image)
             acc = np.zeros((2, size))
-            cpu.specialized(backward, spec)(image, params, xs, ys, grad_output, grad_image,
-                                            acc, index, 0, 72, 0, 6)
+            cpu.specialized(cpu_fused.matrix_backward, spec, code)(
+                image, params, xs, ys, grad_output, grad_image, acc, index, 0, 72, 0, 6)
             results.append((out, grad_image, acc))
         for vector in results[1:]:
             for s, v in zip(results[0], vector):

@@ -5,9 +5,6 @@ import pytest
 
 import warpkit
 
-MODES = ("bilinear", "nearest", "bicubic")
-PADDINGS = ("zeros", "border", "reflection")
-
 
 @pytest.fixture
 def case():
@@ -115,9 +112,6 @@ def test_empty_image_with_outputs_is_an_error():
 
 
 @pytest.mark.parametrize("dtype,huge", [(np.float32, 3e38), (np.float64, 1e300)])
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("padding_mode", PADDINGS)
-@pytest.mark.parametrize("align_corners", (False, True))
 def test_non_finite_and_huge_coordinates_are_defined(dtype, huge, mode, padding_mode,
                                                      align_corners):
     rng = np.random.default_rng(1)
@@ -192,16 +186,18 @@ def test_affine_grid_accepts_lists_and_empty_sizes():
     assert warpkit.affine_grid(np.zeros((1, 2, 3)), (1, 1, 0, 3)).shape == (1, 0, 3, 2)
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("padding_mode", PADDINGS)
 def test_infinite_coordinates_on_a_one_pixel_axis(mode, padding_mode):
-    # align_corners=True maps every coordinate of a 1-pixel axis to pixel 0: Inf too
+    # align_corners=True maps every finite coordinate of a 1-pixel axis to pixel 0,
+    # but +-Inf lies outside the image whatever the axis (docs/conventions.rst):
+    # 0 with zeros padding, the nearest edge (the only pixel) with the others.
     image = np.full((1, 1, 3, 1), 2.0)
     grid = np.array([[[[np.inf, 0.0], [-np.inf, 0.0], [0.3, 0.0]]]])
     out = warpkit.grid_sample(image, grid, mode, padding_mode, align_corners=True)
     gi, gg = warpkit.grid_sample_vjp(image, grid, np.ones_like(out), mode, padding_mode, True)
     assert np.isfinite(out).all() and np.isfinite(gi).all() and np.isfinite(gg).all()
-    np.testing.assert_array_equal(out[..., 0], out[..., 2])
+    np.testing.assert_array_equal(out[..., 2], 2.0)
+    np.testing.assert_array_equal(out[..., :2], 0.0 if padding_mode == "zeros" else 2.0)
+    assert not gg[0, 0, :2, 0].any()  # no gradient along an infinite coordinate
 
 
 def test_images_wider_than_the_index_range_are_refused():

@@ -14,12 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import warpkit
-from warpkit.tps import solve_spline
-from warpkit.warp import (
+from warpkit.tps import solve_tps
+from warpkit.fused import (
     warp_affine_vjp,
     warp_perspective_vjp,
-    warp_spline,
-    warp_spline_vjp,
+    warp_tps_coefficients,
+    warp_tps_coefficients_vjp,
 )
 
 MODES = ["bilinear", "nearest", "bicubic"]
@@ -73,7 +73,7 @@ def perspective_case(rng, batch):
 
     def unfused(x, h, **opt):
         grid = warpkit.perspective_grid(h, (x.shape[0], x.shape[1]) + size,
-                                        opt["align_corners"])
+                                        align_corners=opt["align_corners"])
         return warpkit.grid_sample(x, grid, **opt)
 
     return fused, unfused, (hom,)
@@ -84,11 +84,11 @@ def spline_case(rng, batch):
     size = (4, 5)
 
     def fused(x, c, t, **opt):
-        return warpkit.warp_tps(x, c, t, size, 0.01, **opt)
+        return warpkit.warp_tps(x, c, t, size, regularization=0.01, **opt)
 
     def unfused(x, c, t, **opt):
-        grid = warpkit.tps_grid(c, t, (x.shape[0], x.shape[1]) + size, 0.01,
-                                opt["align_corners"])
+        grid = warpkit.tps_grid(c, t, (x.shape[0], x.shape[1]) + size, regularization=0.01,
+                                align_corners=opt["align_corners"])
         return warpkit.grid_sample(x, grid, **opt)
 
     return fused, unfused, (controls, targets)
@@ -150,12 +150,12 @@ def test_check_grads_spline_points(shared):
     controls, targets = random_spline(rng, 2)
     if not shared:
         controls = np.stack([controls, controls[::-1] * 0.9])
-    check_grads(lambda t: warpkit.warp_tps(image, controls, t, (3, 4), 0.01), modes=["rev"],
+    check_grads(lambda t: warpkit.warp_tps(image, controls, t, (3, 4), regularization=0.01), modes=["rev"],
                 order=1)(targets)
-    check_grads(lambda c: warpkit.warp_tps(image, c, targets, (3, 4), 0.01), modes=["rev"],
+    check_grads(lambda c: warpkit.warp_tps(image, c, targets, (3, 4), regularization=0.01), modes=["rev"],
                 order=1)(controls)
-    coefficients = solve_spline(controls, targets)
-    check_grads(lambda a: warp_spline(image, a, controls, (3, 4), mode="bicubic"),
+    coefficients = solve_tps(controls, targets)
+    check_grads(lambda a: warp_tps_coefficients(image, a, controls, (3, 4), mode="bicubic"),
                 modes=["rev"], order=1)(coefficients)
 
 
@@ -247,10 +247,10 @@ def test_spline_gradients_are_bit_identical_across_runs(batch):
     rng = np.random.default_rng(9)
     image = rng.standard_normal((batch, 1, 120, 140))
     controls, targets = random_spline(rng, batch, 16)
-    coefficients = solve_spline(controls, targets)
+    coefficients = solve_tps(controls, targets)
     grad_output = rng.standard_normal(image.shape)
-    first = warp_spline_vjp(image, coefficients, controls, grad_output)
-    again = warp_spline_vjp(image, coefficients, controls, grad_output)
+    first = warp_tps_coefficients_vjp(image, coefficients, controls, grad_output)
+    again = warp_tps_coefficients_vjp(image, coefficients, controls, grad_output)
     for a, b in zip(first, again):
         assert np.array_equal(a, b)
 

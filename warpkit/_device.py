@@ -1,6 +1,6 @@
-"""Recognizing GPU arrays and loading the CUDA backend on demand.
+"""Recognizing GPU arrays and picking the backend that runs a call.
 
-Importing warpkit never imports numba-cuda: the CUDA kernels load the first
+Importing warpkit never imports numba-cuda: the CUDA backend loads the first
 time a function receives an array that exposes ``__cuda_array_interface__``.
 """
 
@@ -19,15 +19,34 @@ def is_device_array(value):
 
 
 def cuda_backend():
-    """The :mod:`warpkit.kernels.cuda_ops` module, or an ``ImportError`` saying what to install."""
+    """The :mod:`warpkit.backends.cuda` module, or an ``ImportError`` saying what to install."""
     try:
-        from .kernels import cuda_ops
+        from .backends import cuda
     except ImportError as error:  # numba-cuda missing or broken
         raise ImportError(
             "warpkit needs numba-cuda for GPU arrays: pip install 'warpkit[cuda]' "
             f"(import failed: {error})"
         ) from error
-    return cuda_ops
+    return cuda
+
+
+def backend_for(**arrays):
+    """The backend module that runs a call on the named arrays:
+    :mod:`warpkit.backends.cpu` for NumPy arrays, :mod:`warpkit.backends.cuda`
+    for GPU arrays, a ``TypeError`` for a mix (see :func:`check_same_device`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from warpkit._device import backend_for
+    >>> backend_for(input=np.zeros((1, 1, 2, 2)), grid=np.zeros((1, 2, 2, 2))).__name__
+    'warpkit.backends.cpu'
+    """
+    if check_same_device(**arrays):
+        return cuda_backend()
+    from .backends import cpu
+
+    return cpu
 
 
 def check_same_device(**arrays):

@@ -8,9 +8,14 @@ The rules:
   ``TypeError`` (convert it yourself, e.g. ``image.astype(np.float32)``);
   nested Python lists and scalars are converted with ``np.asarray`` and, if
   they hold integers or booleans, to float64.
+* Other CPU arrays -- anything NumPy can read through ``__array__`` or
+  DLPack, such as a CPU PyTorch tensor -- are converted with ``np.asarray``
+  (without a copy where possible); GPU arrays (``__cuda_array_interface__``)
+  stay on the GPU.  Masked arrays are a ``TypeError``: warpkit would ignore
+  the mask, so fill it first (``array.filled(0.0)``).
 * Arrays handed to the CPU kernels are made C-contiguous and writeable
-  (copied only if they are not), so every call uses the one compiled
-  specialization per dtype.
+  (copied only if they are not, after :func:`check_allocation` agreed to
+  the copy), so every call uses the one compiled specialization per dtype.
 """
 
 import functools
@@ -42,12 +47,16 @@ def float_dtype(name, value):
     """The floating dtype of an array argument, or a ``TypeError`` naming it."""
     value = getval(value)
     interface = getattr(value, "__cuda_array_interface__", None)
-    dtype = np.dtype(interface["typestr"]) if interface else getattr(value, "dtype", None)
-    if dtype is None:
-        dtype = np.asarray(value).dtype
-        if dtype.kind in "biu":
-            return np.dtype(np.float64)
-    dtype = np.dtype(dtype)
+    if interface:
+        dtype = np.dtype(interface["typestr"])
+    else:
+        dtype = getattr(value, "dtype", None)
+        if not isinstance(dtype, np.dtype):  # a list, a scalar or a foreign CPU array
+            dtype = host_array(name, value).dtype
+            if dtype.kind in "biu" and not _is_foreign_array(value):
+                return np.dtype(np.float64)
+        elif isinstance(value, np.ma.MaskedArray):
+            raise _masked_array_error(name)
     if dtype not in FLOAT_DTYPES:
         hint = ""
         if dtype.kind in "biu":
@@ -56,6 +65,51 @@ def float_dtype(name, value):
             hint = f"; float16 is not supported, use {name}.astype(np.float32)"
         raise TypeError(f"{name} must be a float32 or float64 array, got dtype {dtype}{hint}")
     return dtype
+
+
+def host_array(name, value):
+    """``value`` as something NumPy and autograd code can compute with.
+
+    NumPy arrays and autograd boxes come back unchanged; lists, scalars and
+    foreign CPU arrays (``__array__`` or ``__dlpack__``: a CPU PyTorch
+    tensor, for example) are converted with ``np.asarray``, without a copy
+    where NumPy can avoid one.  Masked arrays and objects NumPy cannot read
+    are a ``TypeError`` naming the argument.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from warpkit._validate import host_array
+    >>> host_array("theta", [[1, 0, 0], [0, 1, 0]]).shape
+    (2, 3)
+    >>> host_array("grid", np.ma.masked_array([0.5], mask=[True]))
+    Traceback (most recent call last):
+    ...
+    TypeError: grid is a masked array, whose mask warpkit would ignore; pass grid.filled(value) or np.asarray(grid) instead
+    """
+    raw = getval(value)
+    if isinstance(raw, np.ma.MaskedArray):
+        raise _masked_array_error(name)
+    if isinstance(raw, np.ndarray):
+        return value
+    try:
+        if hasattr(raw, "__dlpack__") and not hasattr(raw, "__array__"):
+            return np.from_dlpack(raw)
+        return np.asarray(raw)
+    except Exception as error:  # NumPy's or the foreign library's own error
+        raise TypeError(
+            f"{name} must be an array of numbers that NumPy can read, got "
+            f"{type(raw).__name__} ({error}); convert it first, e.g. with np.asarray({name}), "
+            f"or {name}.detach().cpu().numpy() for a PyTorch tensor") from None
+
+
+def _is_foreign_array(value):
+    return hasattr(value, "__array__") or hasattr(value, "__dlpack__")
+
+
+def _masked_array_error(name):
+    return TypeError(f"{name} is a masked array, whose mask warpkit would ignore; pass "
+                     f"{name}.filled(value) or np.asarray({name}) instead")
 
 
 def as_float_array(name, value, ndim=None, dtype=None):
@@ -78,7 +132,11 @@ def as_float_array(name, value, ndim=None, dtype=None):
         The validated array (not copied where no conversion was needed).
     """
     source_dtype = float_dtype(name, value)
-    array = np.asarray(value, dtype=dtype or source_dtype)
+    value = host_array(name, value)
+    dtype = dtype or source_dtype
+    if np.dtype(dtype) != value.dtype:
+        check_allocation(name, np.shape(value), dtype)
+    array = np.asarray(value, dtype=dtype)
     check_ndim(name, array.shape, ndim)
     return array
 
@@ -90,12 +148,20 @@ def check_ndim(name, shape, ndim, layout=None):
         raise ValueError(f"{name} must be {ndim}-dimensional{layout}, got shape {tuple(shape)}")
 
 
-def for_kernel(array, dtype):
-    """``array`` as a C-contiguous, writeable array of ``dtype`` for a CPU kernel."""
+def for_kernel(array, dtype, name="an array argument"):
+    """``array`` as a C-contiguous, writeable ``ndarray`` of ``dtype`` for a CPU kernel.
+
+    A copy, where one is needed, is checked with :func:`check_allocation`
+    first (``name`` is the argument it names): a broadcast view of a few
+    bytes can stand for terabytes.
+    """
     if (type(array) is np.ndarray and array.dtype == dtype and array.flags.c_contiguous
             and array.flags.writeable):
-        return array  # the common case, without np.require's overhead
-    return np.require(array, dtype=dtype, requirements=["C", "W"])
+        return array  # the common case, without any other check
+    array = host_array(name, array)
+    if not (array.dtype == dtype and array.flags.c_contiguous and array.flags.writeable):
+        check_allocation(name, array.shape, dtype)
+    return np.require(np.asarray(array), dtype=dtype, requirements=["C", "W"])
 
 
 def mode_code(mode):
@@ -170,8 +236,21 @@ def check_bool(name, value):
 
 
 def check_size(name, size, length, minimum=0):
-    """Return ``size`` as a tuple of ``length`` non-negative ints."""
+    """Return ``size`` as a tuple of ``length`` ints ``>= minimum`` (bools are refused).
+
+    Examples
+    --------
+    >>> from warpkit._validate import check_size
+    >>> check_size("size", (4, 5), 2)
+    (4, 5)
+    >>> check_size("size", (True, 5), 2)
+    Traceback (most recent call last):
+    ...
+    TypeError: size must be a sequence of 2 integers, got (True, 5)
+    """
     try:
+        if any(isinstance(v, (bool, np.bool_)) for v in size):
+            raise TypeError
         values = tuple(operator.index(v) for v in size)
     except TypeError:
         raise TypeError(f"{name} must be a sequence of {length} integers, got {size!r}") from None
@@ -210,10 +289,11 @@ def as_real_array(name, value, dtype=np.float64):
     ...
     TypeError: matrix must hold real numbers (bool, integer or float), got dtype complex128
     """
-    array = np.asarray(getval(value))
+    array = np.asarray(host_array(name, getval(value)))
     if array.dtype.kind not in "biuf":
         raise TypeError(
             f"{name} must hold real numbers (bool, integer or float), got dtype {array.dtype}")
+    check_allocation(name, array.shape, dtype)
     return np.array(array, dtype=dtype)
 
 
@@ -234,8 +314,8 @@ def _format_bytes(count):
     return f"{count} bytes"  # pragma: no cover
 
 
-def check_allocation(name, shape, dtype, value=None):
-    """Raise ``MemoryError`` *before* allocating an array that cannot fit in memory.
+def check_allocation(name, shape, dtype, value=None, extra=()):
+    """Raise ``MemoryError`` *before* allocating arrays that cannot fit in memory.
 
     Call it in a wrapper right before it allocates a result whose size a
     user controls: a request that can never fit then fails at once with a
@@ -252,11 +332,14 @@ def check_allocation(name, shape, dtype, value=None):
         Its dtype.
     value : object, optional
         The argument's value, quoted in the message (default: ``shape``).
+    extra : sequence of (shape, dtype), optional
+        Working arrays the call allocates besides the result (base
+        coordinates, base grids, intermediates): they count in the total.
 
     Returns
     -------
     int
-        The number of bytes the array needs.
+        The number of bytes the arrays need together.
 
     Examples
     --------
@@ -264,23 +347,42 @@ def check_allocation(name, shape, dtype, value=None):
     >>> from warpkit._validate import check_allocation
     >>> check_allocation("size", (1, 1, 4, 4), np.float32)
     64
+    >>> check_allocation("size", (1, 1, 4, 4), np.float32, extra=[((4,), np.float64)] * 2)
+    128
     >>> check_allocation("size", (1, 1, 10**9, 10**9), np.float32)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     MemoryError: size (1, 1, 1000000000, 1000000000) needs a float32 array of 3.5 EiB...
+    >>> check_allocation("size", (0, 1, 2**20, 2**20), np.float32,
+    ...                  extra=[((2**42,), np.float64)] * 2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    MemoryError: size (0, 1, 1048576, 1048576) needs a float32 array of 0 bytes ... and working arrays of 64.0 TiB...
     """
-    count = 1
-    for extent in shape:
-        count *= int(extent)
-    nbytes = count * np.dtype(dtype).itemsize
+    shown = tuple(shape) if value is None else value
+    # NumPy refuses a shape whose non-zero extents need too many bytes, even an empty one.
+    if _nbytes([max(int(e), 1) for e in shape], dtype) > np.iinfo(np.intp).max:
+        raise MemoryError(f"{name} {shown} asks for a {np.dtype(dtype).name} array of shape "
+                          f"{tuple(shape)}, too large for NumPy even when empty; use a smaller "
+                          f"size")
+    result = _nbytes(shape, dtype)
+    working = sum(_nbytes(s, d) for s, d in extra)
+    nbytes = result + working
     limit = physical_memory()
-    too_big_for_numpy = nbytes > np.iinfo(np.intp).max
+    too_big_for_numpy = max([result] + [_nbytes(s, d) for s, d in extra]) > np.iinfo(np.intp).max
     if too_big_for_numpy or (limit is not None and nbytes > limit):
-        shown = tuple(shape) if value is None else value
+        also = f" and working arrays of {_format_bytes(working)}" if working else ""
         available = ""
         if limit is not None:
             available = f", more than this machine's memory ({_format_bytes(limit)})"
         raise MemoryError(
-            f"{name} {shown} needs a {np.dtype(dtype).name} array of {_format_bytes(nbytes)} "
-            f"(shape {tuple(shape)}){available}; use a smaller size or split the batch")
+            f"{name} {shown} needs a {np.dtype(dtype).name} array of {_format_bytes(result)} "
+            f"(shape {tuple(shape)}){also}{available}; use a smaller size or split the batch")
     return nbytes
+
+
+def _nbytes(shape, dtype):
+    count = 1
+    for extent in shape:
+        count *= int(extent)
+    return count * np.dtype(dtype).itemsize

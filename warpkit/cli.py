@@ -3,8 +3,16 @@
 ::
 
     warpkit train --dataset RTS --model st-cnn --epochs 50 --out runs/rts
-    warpkit table --quick --out runs/table
+    warpkit table --quick --out results
     warpkit warp photo.jpg tilted.png --rotate 15 --perspective 0.05
+
+``python -m warpkit`` runs the same command.  This module parses and checks
+the command line; the training runs, the table and their files are
+:mod:`warpkit.experiments`.  The valid names come from the registries:
+:data:`warpkit.data.DATASETS` (any case), :data:`warpkit.nn.MODELS`,
+:data:`warpkit.nn.TRANSFORMS` and the sampler's modes and padding modes.
+A mistake on the command line is one line on stderr, ``warpkit <command>:
+error: ...``, and exit status 2.
 
 ``train`` and ``table`` need the ``train`` extra (``pip install 'warpkit[train]'``:
 scikit-learn for the built-in digits, tqdm, matplotlib, Pillow); ``warp``
@@ -13,519 +21,493 @@ needs Pillow.
 
 import argparse
 import json
+import math
 import os
 import sys
+import tempfile
 import time
 
-import numpy as np
+import warpkit
+from warpkit import _validate, data, experiments, nn
+from warpkit.data.datasets import NATIVE_SIZES
 
-__all__ = ["main", "train_one", "build_parser"]
+__all__ = ["main", "build_parser"]
 
-DATASET_NAMES = ("R", "RTS", "P", "E", "cluttered")
-MODEL_NAMES = ("fcn", "cnn", "st-fcn", "st-cnn")
-TRANSFORM_NAMES = ("affine", "projective", "tps", "attention")
-DEFAULT_LR = 3e-3
-# Adam moves every parameter by about the learning rate per step, whatever the size of its
-# gradient: at the full rate the young transformer can swing the digit out of the frame,
-# where it gets no gradient back.  The transformer learns at 0.3x the rate.
-DEFAULT_LOC_LR_SCALE = 0.3
-
-# `warpkit table --quick`: the README's main job, about five minutes on 2 cores.
-QUICK = {"datasets": "RTS,P,E", "models": "cnn,st-cnn", "seeds": "0,1,2", "epochs": 15,
-         "image_size": 28}
+FULL_TABLE = {"seeds": (0, 1, 2), "epochs": 50, "image_size": None}
+"""The settings of ``warpkit table`` without ``--quick`` (every dataset and model)."""
 
 
-class CommandError(Exception):
-    """A user error: printed as ``warpkit <command>: error: ...`` with exit status 2."""
+class UsageError(Exception):
+    """A mistake on the command line: one line ``<prog>: error: <message>``, exit status 2."""
+
+    def __init__(self, message, prog=None):
+        super().__init__(message)
+        self.prog = prog
 
 
-def _choice(kind, value, valid):
-    if value not in valid:
-        raise CommandError(f"unknown {kind} {value!r}; valid {kind}s: {', '.join(valid)}")
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are a ``UsageError`` (one line, no usage dump)."""
+
+    def error(self, message):
+        raise UsageError(message, self.prog)
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds ``(default: X)`` to every option, unless its help already says the default."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False or "default" in action.help:
+            return action.help
+        return super()._get_help_string(action)
+
+
+# ------------------------------------------------------------------- value checks
+
+def _bad(expected, text):
+    return argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+
+
+def _integer(text, minimum):
+    try:
+        value = int(text)
+    except ValueError:
+        raise _bad(f"an integer >= {minimum}", text) from None
+    if value < minimum:
+        raise _bad(f"an integer >= {minimum}", text)
     return value
 
 
-def _names(kind, text, valid):
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    if not items:
-        raise CommandError(f"no {kind}s given; valid {kind}s: {', '.join(valid)}")
-    for item in items:
-        _choice(kind, item, valid)
-    return items
+def positive_int(text):
+    """An integer >= 1 (argparse ``type=``)."""
+    return _integer(text, 1)
 
 
-def _seeds(text):
+def nonnegative_int(text):
+    """An integer >= 0 (argparse ``type=``)."""
+    return _integer(text, 0)
+
+
+def float_in(low=-math.inf, high=math.inf, *, open_low=False, open_high=False):
+    """An argparse ``type=`` accepting finite numbers in an interval.
+
+    Examples
+    --------
+    >>> from warpkit.cli import float_in
+    >>> float_in(0, 0.25, open_high=True)("0.1")
+    0.1
+    >>> float_in(0, 0.25, open_high=True)("5")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a number in [0, 0.25), got '5'
+    """
+    if (low, high) == (-math.inf, math.inf):
+        expected = "a finite number"
+    elif high == math.inf:
+        expected = f"a finite number {'>' if open_low else '>='} {low:g}"
+    else:
+        expected = f"a number in {'(' if open_low else '['}{low:g}, {high:g}" \
+                   f"{')' if open_high else ']'}"
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise _bad(expected, text) from None
+        inside = (low < value if open_low else low <= value) and \
+            (value < high if open_high else value <= high)
+        if not (math.isfinite(value) and inside):
+            raise _bad(expected, text)
+        return value
+    return parse
+
+
+finite_float = float_in()
+positive_float = float_in(0, open_low=True)
+nonnegative_float = float_in(0)
+
+
+def _name(kind, valid):
+    """An argparse ``type=`` for one name of ``valid``, in any case; returns its spelling there.
+
+    Examples
+    --------
+    >>> from warpkit.cli import _name
+    >>> _name("model", ("fcn", "st-cnn"))("ST-CNN")
+    'st-cnn'
+    """
+    spelling = {name.lower(): name for name in valid}
+
+    def parse(text):
+        try:
+            return spelling[text.strip().lower()]
+        except KeyError:
+            raise argparse.ArgumentTypeError(
+                f"unknown {kind} {text!r}; valid {kind}s: {', '.join(valid)}") from None
+    return parse
+
+
+def _dataset(text):
+    """A name of :data:`warpkit.data.DATASETS` in any case (argparse ``type=``)."""
     try:
-        seeds = [int(item) for item in text.split(",") if item.strip()]
-    except ValueError:
-        raise CommandError(f"--seeds must be comma-separated integers, got {text!r}") from None
-    if not seeds:
-        raise CommandError("--seeds is empty")
-    return seeds
+        return data.dataset_name(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _limit_threads(threads):
-    """Limit BLAS threads (threadpoolctl comes with scikit-learn); returns a context or None."""
-    if not threads:
-        return None
+def _list_of(kind, parse_item):
+    """An argparse ``type=`` for a comma-separated, non-empty list of items."""
+    def parse(text):
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {kind}s, got {text!r}")
+        return tuple(parse_item(item) for item in items)
+    return parse
+
+
+def st_pool(text):
+    """``auto`` or an integer >= 1 (argparse ``type=``)."""
+    if text.strip().lower() == "auto":
+        return "auto"
     try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return None
-    return threadpool_limits(limits=int(threads))
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise _bad("'auto' or an integer >= 1", text) from None
+
+
+def _check_out(path):
+    """Make sure ``path`` is (or can become) a folder we may write in; creates it."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"argument --out: expected a folder, but {path!r} is a file")
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise UsageError(f"argument --out: cannot write in {path!r}: "
+                         f"{error.strerror or error}") from None
+
+
+def _check_model_fits(dataset, model, *, transform, image_size, st_pool, st_size=None):
+    """A usage error naming the size option that leaves ``model`` too small an image."""
+    pool = experiments.st_pool_for(dataset, st_pool)
+    size = (image_size, image_size) if image_size else NATIVE_SIZES[dataset]
+    try:
+        experiments.make_classifier(model, size, transform=transform, st_size=st_size,
+                                    st_pool=pool)
+    except ValueError as error:
+        is_st = model.startswith("st-")
+        option = ("--st-size" if is_st and st_size else
+                  "--st-pool" if is_st and st_pool != "auto" and pool > 1 else
+                  "--image-size")
+        pooling = f", --st-pool {pool}" if is_st else ""
+        raise UsageError(f"argument {option}: {error} ({dataset} images {size[0]}x{size[1]}"
+                         f"{pooling})") from None
 
 
 # ---------------------------------------------------------------------------- train
 
-def st_pool_for(dataset, st_pool):
-    """The transformer-output pooling: ``auto`` pools the 60x60 cluttered canvas 2x."""
-    if st_pool == "auto":
-        return 2 if dataset == "cluttered" else 1
-    return int(st_pool)
-
-
-def train_one(dataset="RTS", model="st-cnn", transform="affine", epochs=10, seed=0,
-              batch_size=64, lr=DEFAULT_LR, loc_lr_scale=DEFAULT_LOC_LR_SCALE,
-              weight_decay=0.0, st_pool="auto", st_size=None, limit=None, fixed_train=False,
-              progress=True, out=None, picture=True, image_size=None):
-    """Train one model on one distorted-digit set; returns its metrics dict.
-
-    The optimizer is Adam with a cosine learning-rate decay over all steps,
-    ``loc_lr_scale`` times the rate for the spatial transformer, and gradient
-    clipping at norm 10.  The training images are redrawn every epoch
-    (the distortions of :meth:`DigitDataset.resample_train`) unless
-    ``fixed_train``.
-
-    Examples
-    --------
-    >>> from warpkit.cli import train_one
-    >>> metrics = train_one("R", "cnn", epochs=1, limit=64, progress=False, picture=False)
-    >>> sorted(metrics)[:4], metrics["epochs"]
-    (['batch_size', 'dataset', 'epochs', 'history'], 1)
-    """
-    from warpkit import nn
-    from warpkit.data import make_dataset
-
-    _choice("dataset", dataset, DATASET_NAMES)
-    _choice("model", model, MODEL_NAMES)
-    _choice("transform", transform, TRANSFORM_NAMES)
-    if int(epochs) < 1:
-        raise CommandError(f"--epochs must be >= 1, got {epochs}")
-    start = time.perf_counter()
-    data = make_dataset(dataset, seed=seed, image_size=image_size)
-    x_test, y_test = data.x_test, data.y_test
-    if limit:
-        x_test, y_test = x_test[:limit], y_test[:limit]
-
-    def train_set(epoch):
-        x, y = (data.x_train, data.y_train) if fixed_train or epoch == 0 \
-            else data.resample_train(epoch)
-        return (x[:limit], y[:limit]) if limit else (x, y)
-
-    is_st = model.startswith("st-")
-    pool = st_pool_for(dataset, st_pool) if is_st else 1
-    options = {}
-    if is_st:
-        options = {"transform": transform, "st_pool": pool,
-                   "st_output_size": (st_size, st_size) if st_size else None}
-    net = nn.make_model(model, (1,) + tuple(data.image_size), num_classes=data.num_classes,
-                        **options)
-    params = net.init(np.random.default_rng(seed))
-    steps = int(epochs) * -(-len(train_set(0)[0]) // batch_size)
-    optimizer = nn.Adam(nn.cosine_decay(lr, steps, 0.02), weight_decay=weight_decay,
-                        clip_norm=10.0, lr_scale={"st": loc_lr_scale} if is_st else None)
-    checkpoint = os.path.join(out, "params.npz") if out else None
-    if out:
-        os.makedirs(out, exist_ok=True)
-    result = nn.fit(net.apply, params, train_set, epochs=int(epochs), optimizer=optimizer,
-                    batch_size=batch_size, seed=seed, validation=(x_test, y_test),
-                    progress=progress, checkpoint_path=checkpoint)
-    last = result.history[-1]
-    metrics = {
-        "dataset": dataset, "model": model, "transform": transform if is_st else None,
-        "epochs": int(epochs), "seed": int(seed),
-        "train_error": last["train_error"], "test_error": last["test_error"],
-        "seconds": time.perf_counter() - start,
-        "train_seconds": result.seconds,
-        "image_size": list(data.image_size), "n_train": len(train_set(0)[0]),
-        "n_test": len(x_test), "batch_size": int(batch_size), "lr": lr,
-        "loc_lr_scale": loc_lr_scale if is_st else None, "st_pool": pool if is_st else None,
-        "st_output_size": list(net.transformer.output_size) if is_st else None,
-        "redrawn_train": not fixed_train,
-        "history": result.history,
-    }
-    if out:
-        with open(os.path.join(out, "metrics.json"), "w") as handle:
-            json.dump(metrics, handle, indent=2)
-        if picture:
-            save_transformer_picture(os.path.join(out, "transformer.png"), net, result.params,
-                                     x_test[:8], y_test[:8])
-    return metrics
-
-
-def save_transformer_picture(path, net, params, images, labels):
-    """Draw ``images`` (top row) above what the spatial transformer made of them.
-
-    For a model without a transformer only the inputs are drawn.
-    """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    outputs, _ = net.transformed(params, images)
-    rows = [("input", images)] + ([("transformer output", outputs)]
-                                  if net.transformer is not None else [])
-    count = len(images)
-    figure, axes = plt.subplots(len(rows), count, figsize=(1.3 * count, 1.5 * len(rows)),
-                                squeeze=False)
-    for row, (title, batch) in enumerate(rows):
-        for column in range(count):
-            axis = axes[row, column]
-            axis.imshow(np.asarray(batch[column, 0]), cmap="gray", vmin=0, vmax=1)
-            axis.set_xticks([])
-            axis.set_yticks([])
-            if column == 0:
-                axis.set_ylabel(title, fontsize=7)
-            if row == 0:
-                axis.set_title(str(labels[column]), fontsize=8)
-    figure.suptitle(f"{net.name} ({net.transform or 'no transformer'})", fontsize=9)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
 def _cmd_train(args):
-    with _context(_limit_threads(args.threads)):
-        metrics = train_one(
-            args.dataset, args.model, args.transform, args.epochs, args.seed, args.batch_size,
-            args.lr or DEFAULT_LR, args.loc_lr_scale, args.weight_decay, args.st_pool,
-            args.st_size, args.limit, args.fixed_train, progress=not args.quiet, out=args.out,
-            image_size=args.image_size)
+    _check_model_fits(args.dataset, args.model, transform=args.transform,
+                      image_size=args.image_size, st_pool=args.st_pool, st_size=args.st_size)
+    if args.out:
+        _check_out(args.out)
+    metrics = experiments.train_one(
+        args.dataset, args.model, args.transform, epochs=args.epochs, seed=args.seed,
+        batch_size=args.batch_size, lr=args.lr, loc_lr_scale=args.loc_lr_scale,
+        weight_decay=args.weight_decay, st_pool=args.st_pool, st_size=args.st_size,
+        limit=args.limit, fixed_train=args.fixed_train, progress=not args.quiet,
+        out=args.out, image_size=args.image_size, threads=args.threads)
     print(f"{metrics['model']} on {metrics['dataset']}: test error "
           f"{100 * metrics['test_error']:.2f}% (train {100 * metrics['train_error']:.2f}%), "
           f"{metrics['epochs']} epochs, seed {metrics['seed']}, {metrics['seconds']:.1f} s")
     if args.out:
-        print(f"wrote {os.path.join(args.out, 'metrics.json')}"
-              + (f" and {os.path.join(args.out, 'transformer.png')}" if metrics else ""))
+        print(f"wrote {', '.join(os.path.join(args.out, n) for n in experiments.RUN_FILES)}")
     if args.json:
-        summary = {key: value for key, value in metrics.items() if key != "history"}
-        print(json.dumps(summary))
+        print(json.dumps({key: value for key, value in metrics.items() if key != "history"}))
     return 0
-
-
-class _context:
-    def __init__(self, inner):
-        self.inner = inner
-
-    def __enter__(self):
-        return self.inner.__enter__() if self.inner is not None else None
-
-    def __exit__(self, *exc):
-        return self.inner.__exit__(*exc) if self.inner is not None else False
 
 
 # ---------------------------------------------------------------------------- table
 
-def _run_cell(job):
-    threads = job.pop("threads")
-    with _context(_limit_threads(threads)):
-        return train_one(**job)
-
-
-def format_table(results, datasets, models, seeds, epochs):
-    """Markdown table of mean ± standard deviation of the test error (%) over seeds.
-
-    Examples
-    --------
-    >>> from warpkit.cli import format_table
-    >>> rows = [{"dataset": "R", "model": "cnn", "seed": s, "test_error": e}
-    ...         for s, e in [(0, 0.10), (1, 0.12)]]
-    >>> print(format_table(rows, ["R"], ["cnn"], [0, 1], 5))
-    | model | R |
-    |---|---:|
-    | CNN | 11.0 ± 1.4 |
-    <BLANKLINE>
-    Test error (%) on the distorted digits: mean ± standard deviation over 2 seeds (0, 1), 5 epochs each.
-    """
-    lines = ["| model | " + " | ".join(datasets) + " |",
-             "|---|" + "---:|" * len(datasets)]
-    for model in models:
-        cells = []
-        for dataset in datasets:
-            errors = [100 * r["test_error"] for r in results
-                      if r["model"] == model and r["dataset"] == dataset]
-            if not errors:
-                cells.append("–")
-                continue
-            spread = float(np.std(errors, ddof=1)) if len(errors) > 1 else 0.0
-            cells.append(f"{np.mean(errors):.1f} ± {spread:.1f}")
-        label = model.upper()
-        transforms = {r.get("transform") for r in results if r["model"] == model} - {None}
-        if transforms:
-            label += " (" + ", ".join(sorted(transforms)) + ")"
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append(f"Test error (%) on the distorted digits: mean ± standard deviation over "
-                 f"{len(seeds)} seeds ({', '.join(map(str, seeds))}), {epochs} epochs each.")
-    return "\n".join(lines)
-
-
-def save_table_plot(path, results, datasets, models):
-    """Bar chart of the test errors: one group per dataset, one bar per model, seeds as dots."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(1.8 + 1.6 * len(datasets), 3.2))
-    width = 0.8 / len(models)
-    for index, model in enumerate(models):
-        for column, dataset in enumerate(datasets):
-            errors = [100 * r["test_error"] for r in results
-                      if r["model"] == model and r["dataset"] == dataset]
-            if not errors:
-                continue
-            x = column + (index - (len(models) - 1) / 2) * width
-            axis.bar(x, np.mean(errors), width, color=f"C{index}",
-                     label=model if column == 0 else None)
-            axis.plot([x] * len(errors), errors, "k.", markersize=3)
-    axis.set_xticks(range(len(datasets)))
-    axis.set_xticklabels(datasets)
-    axis.set_ylabel("test error (%)")
-    axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+def _table_setting(args, name):
+    """An explicit ``table`` option, else its ``--quick`` or full-table value."""
+    explicit = getattr(args, name)
+    if explicit is not None:
+        return explicit
+    if args.quick:
+        return experiments.QUICK[name]
+    return {"datasets": data.DATASETS, "models": nn.MODELS, **FULL_TABLE}[name]
 
 
 def _cmd_table(args):
-    datasets = _names("dataset", args.datasets or QUICK["datasets"] if args.quick
-                      else args.datasets or ",".join(DATASET_NAMES), DATASET_NAMES)
-    models = _names("model", args.models or QUICK["models"] if args.quick
-                    else args.models or ",".join(MODEL_NAMES), MODEL_NAMES)
-    seeds = _seeds(args.seeds or (QUICK["seeds"] if args.quick else "0,1,2"))
-    epochs = args.epochs or (QUICK["epochs"] if args.quick else 50)
-    image_size = args.image_size or (QUICK["image_size"] if args.quick else None)
-    lr = args.lr or DEFAULT_LR
-    workers = args.jobs or min(2, os.cpu_count() or 1)
-    threads = args.threads or (1 if workers > 1 else None)
-    if args.out:
-        os.makedirs(args.out, exist_ok=True)
-    jobs = []
+    datasets, models, seeds, epochs, image_size = (
+        _table_setting(args, name)
+        for name in ("datasets", "models", "seeds", "epochs", "image_size"))
     for dataset in datasets:
         for model in models:
-            for seed in seeds:
-                out = os.path.join(args.out, f"{dataset}-{model}-seed{seed}") if args.out else None
-                jobs.append(dict(dataset=dataset, model=model, transform=args.transform,
-                                 epochs=epochs, seed=seed, batch_size=args.batch_size,
-                                 lr=lr, loc_lr_scale=args.loc_lr_scale,
-                                 weight_decay=args.weight_decay, st_pool=args.st_pool,
-                                 limit=args.limit, progress=False, out=out,
-                                 image_size=image_size,
-                                 picture=model.startswith("st-"), threads=threads))
+            _check_model_fits(dataset, model, transform=args.transform, image_size=image_size,
+                              st_pool=args.st_pool)
+    if args.out:
+        _check_out(args.out)
+    workers = args.jobs or min(2, os.cpu_count() or 1)
+    jobs = [dict(dataset=dataset, model=model, transform=args.transform, epochs=epochs,
+                 seed=seed, batch_size=args.batch_size, lr=args.lr,
+                 loc_lr_scale=args.loc_lr_scale, weight_decay=args.weight_decay,
+                 st_pool=args.st_pool, limit=args.limit, image_size=image_size,
+                 out=os.path.join(args.out, f"{dataset}-{model}-seed{seed}") if args.out
+                 else None)
+            for dataset in datasets for model in models for seed in seeds]
     print(f"training {len(jobs)} models ({', '.join(models)} on {', '.join(datasets)}; "
           f"seeds {', '.join(map(str, seeds))}; {epochs} epochs) with {workers} job(s)",
           file=sys.stderr)
     start = time.perf_counter()
-    results = []
-    progress = _table_progress(len(jobs), not args.quiet)
-
-    def record(metrics):
-        results.append(metrics)
-        if progress is not None:
-            progress.set_postfix_str(
-                f"{metrics['model']} {metrics['dataset']} s{metrics['seed']}: "
-                f"{100 * metrics['test_error']:.1f}%", refresh=False)
-            progress.update(1)
-
-    try:
-        if workers > 1:
-            import concurrent.futures
-            import multiprocessing
-            context = multiprocessing.get_context("spawn")
-            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-                for metrics in pool.map(_run_cell, jobs):
-                    record(metrics)
-        else:
-            for job in jobs:
-                record(_run_cell(job))
-    finally:
-        if progress is not None:
-            progress.close()
+    results = experiments.run_table(jobs, workers=workers,
+                                    threads=args.threads or (1 if workers > 1 else None),
+                                    progress=not args.quiet)
     seconds = time.perf_counter() - start
-    table = format_table(results, datasets, models, seeds, epochs)
+    table = experiments.format_table(results, datasets, models, seeds, epochs)
     sizes = sorted({tuple(r["image_size"]) for r in results})
-    table += (f"\nImages {', '.join(f'{h}x{w}' for h, w in sizes)}; Adam, learning rate {lr:g} "
-              f"with cosine decay ({args.loc_lr_scale:g}x for the transformer), batch "
-              f"{args.batch_size}; training distortions redrawn every epoch.")
+    table += (f"\nImages {', '.join(f'{h}x{w}' for h, w in sizes)}; Adam, learning rate "
+              f"{args.lr:g} with cosine decay ({args.loc_lr_scale:g}x for the transformer), "
+              f"batch {args.batch_size}; training distortions redrawn every epoch.")
     print(table)
     print(f"\n{len(jobs)} training runs in {seconds:.0f} s.")
     if args.out:
-        with open(os.path.join(args.out, "table.md"), "w") as handle:
-            handle.write(table + "\n")
-        with open(os.path.join(args.out, "results.json"), "w") as handle:
-            json.dump({"datasets": datasets, "models": models, "seeds": seeds,
-                       "epochs": epochs, "seconds": seconds,
-                       "runs": [{k: v for k, v in r.items() if k != "history"}
-                                for r in results]}, handle, indent=2)
-        save_table_plot(os.path.join(args.out, "table.png"), results, datasets, models)
-        print(f"wrote {os.path.join(args.out, 'table.md')}, results.json, table.png and one "
-              f"folder per run (metrics.json, transformer.png)")
+        experiments.write_table_files(args.out, table, results, datasets=datasets,
+                                      models=models, seeds=seeds, epochs=epochs,
+                                      seconds=seconds)
+        print(f"wrote {', '.join(os.path.join(args.out, n) for n in experiments.TABLE_FILES)} "
+              f"and one folder per run ({', '.join(experiments.RUN_FILES)})")
     return 0
-
-
-def _table_progress(total, enabled):
-    if not enabled:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit="run", dynamic_ncols=True)
 
 
 # ---------------------------------------------------------------------------- warp
 
 def _cmd_warp(args):
-    from warpkit.data import warp_image_file
     try:
-        warp_image_file(args.input, args.output, rotate=args.rotate, scale=args.scale,
-                        shear=args.shear, translate=tuple(args.translate),
-                        perspective=args.perspective, tps_jitter=args.tps_jitter,
-                        seed=args.seed, mode=args.mode, padding_mode=args.padding_mode)
+        data.warp_image_file(args.input, args.output, rotate=args.rotate, scale=args.scale,
+                             shear=args.shear, translate=tuple(args.translate),
+                             perspective=args.perspective, tps_jitter=args.tps_jitter,
+                             seed=args.seed, mode=args.mode, padding_mode=args.padding_mode)
     except (OSError, ValueError, TypeError) as error:
-        raise CommandError(str(error)) from None
+        raise UsageError(str(error)) from None
     print(f"wrote {args.output}")
     return 0
 
 
 # ---------------------------------------------------------------------------- parser
 
+def _braces(names):
+    return "{" + ",".join(names) + "}"
+
+
 def _training_options(parser):
-    parser.add_argument("--transform", default="affine", metavar="{affine,projective,tps}",
-                        help="the spatial transformer's family for st-* models (also "
-                             "'attention': translation + scale) (default: affine)")
-    parser.add_argument("--batch-size", type=int, default=64, help="(default: 64)")
-    parser.add_argument("--lr", type=float, default=None,
-                        help=f"Adam learning rate, cosine-decayed over training (default: "
-                             f"{DEFAULT_LR:g})")
-    parser.add_argument("--loc-lr-scale", type=float, default=DEFAULT_LOC_LR_SCALE,
-                        help=f"learning-rate multiplier of the spatial transformer (default: "
-                             f"{DEFAULT_LOC_LR_SCALE:g})")
-    parser.add_argument("--weight-decay", type=float, default=0.0, help="(default: 0)")
-    parser.add_argument("--st-pool", default="auto",
-                        help="max-pool the transformer output by this factor before the "
-                             "classifier; 'auto' = 2 for cluttered, else 1")
-    parser.add_argument("--image-size", type=int, default=None, metavar="S",
-                        help="resample the images to SxS (same field of view; default: the "
-                             "set's native size: 28, RTS 42, cluttered 60)")
-    parser.add_argument("--limit", type=int, default=None, metavar="N",
-                        help="use at most N training and N test images (quick checks)")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--transform", type=_name("transform", nn.TRANSFORMS),
+                        default="affine", metavar=_braces(nn.TRANSFORMS),
+                        help="the spatial transformer's family for st-* models ('attention': "
+                             "translation + isotropic scale)")
+    parser.add_argument("--batch-size", type=positive_int, default=64, metavar="N",
+                        help="images per gradient step")
+    parser.add_argument("--lr", type=positive_float, default=experiments.DEFAULT_LR,
+                        help="Adam learning rate, cosine-decayed over training")
+    parser.add_argument("--loc-lr-scale", type=nonnegative_float,
+                        default=experiments.DEFAULT_LOC_LR_SCALE, metavar="X",
+                        help="learning-rate multiplier of the spatial transformer (0 keeps it "
+                             "at the identity)")
+    parser.add_argument("--weight-decay", type=nonnegative_float, default=0.0, metavar="X",
+                        help="decoupled weight decay of Adam")
+    parser.add_argument("--st-pool", type=st_pool, default="auto", metavar="{auto,N}",
+                        help="max-pool the transformer output by N before the classifier; "
+                             "'auto': 2 for cluttered, else 1")
+    natives = ", ".join(f"{name} {size[0]}" for name, size in NATIVE_SIZES.items())
+    parser.add_argument("--image-size", type=positive_int, default=None, metavar="S",
+                        help=f"resample the images to SxS, same field of view (default: the "
+                             f"set's native size: {natives})")
+    parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
+                        help="use at most N training and N test images, for quick checks "
+                             "(default: all)")
+    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
                         help="BLAS threads per training process (default: the library's)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def build_parser():
-    """The argument parser of the ``warpkit`` command."""
-    parser = argparse.ArgumentParser(
-        prog="warpkit",
-        description="Train and compare spatial transformer networks on distorted digits, "
-                    "and warp image files.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.required = True
+def _command(commands, name, handler, summary, description):
+    """Add the sub-command ``name``, run by ``handler(args)``; returns its parser."""
+    parser = commands.add_parser(name, help=summary, formatter_class=_HelpFormatter,
+                                 description=description)
+    parser.set_defaults(handler=handler)
+    return parser
 
-    train = commands.add_parser(
-        "train", help="train one model on one distorted-digit set",
-        description="Train one model on one distorted-digit set (the 1 797 handwritten "
-                    "digits of scikit-learn, upscaled and distorted as in the STN paper). "
-                    "Prints the final test error; with --out writes metrics.json, "
-                    "params.npz and transformer.png.")
-    train.add_argument("--dataset", default="RTS", help=f"one of {', '.join(DATASET_NAMES)} "
-                                                        "(default: RTS)")
-    train.add_argument("--model", default="st-cnn", help=f"one of {', '.join(MODEL_NAMES)} "
-                                                         "(default: st-cnn)")
-    train.add_argument("--epochs", type=int, default=10, help="(default: 10)")
-    train.add_argument("--seed", type=int, default=0, help="(default: 0)")
+
+def _train_parser(commands):
+    train = _command(
+        commands, "train", _cmd_train, "train one model on one distorted-digit set",
+        "Train one model on one distorted-digit set (the 1 797 handwritten "
+        "digits of scikit-learn, upscaled and distorted as in the STN paper). "
+        "Prints the final test error; with --out writes "
+        f"{', '.join(experiments.RUN_FILES)}.")
+    train.add_argument("--dataset", type=_dataset, default="RTS",
+                       metavar=_braces(data.DATASETS), help="distorted-digit set (any case)")
+    train.add_argument("--model", type=_name("model", nn.MODELS), default="st-cnn",
+                       metavar=_braces(nn.MODELS), help="classifier")
+    train.add_argument("--epochs", type=positive_int, default=10, metavar="N",
+                       help="passes over the training set")
+    train.add_argument("--seed", type=nonnegative_int, default=0, metavar="N",
+                       help="seed of the distortions, the initialization and the batches")
     train.add_argument("--out", default=None, metavar="DIR",
-                       help="folder for metrics.json, params.npz and transformer.png")
+                       help=f"folder for {', '.join(experiments.RUN_FILES)} (default: write "
+                            f"nothing)")
     train.add_argument("--json", action="store_true",
                        help="print the metrics as JSON on the last line of stdout")
-    train.add_argument("--st-size", type=int, default=None, metavar="S",
+    train.add_argument("--st-size", type=positive_int, default=None, metavar="S",
                        help="transformer output size SxS (default: the input's)")
     train.add_argument("--fixed-train", action="store_true",
                        help="keep one fixed training set instead of redrawing the "
                             "distortions every epoch")
     _training_options(train)
-    train.set_defaults(handler=_cmd_train)
 
-    table = commands.add_parser(
-        "table", help="train the models x datasets matrix and print Table 1 of the STN paper",
-        description="Train every model on every dataset for every seed and print a Markdown "
-                    "table of test errors (mean ± standard deviation over seeds) in the shape "
-                    "of Table 1 of the STN paper, plus a plot (with --out).")
+
+def _table_parser(commands):
+    quick = experiments.QUICK
+    full = FULL_TABLE
+
+    def both(name, full_value):
+        return f"(default: {full_value}; with --quick: {_join(quick[name])})"
+
+    table = _command(
+        commands, "table", _cmd_table,
+        "train the models x datasets matrix and print Table 1 of the STN paper",
+        "Train every model on every dataset for every seed and print a Markdown "
+        "table of test errors (mean ± standard deviation over seeds) in the shape "
+        "of Table 1 of the STN paper.  With --out, writes "
+        f"{', '.join(experiments.TABLE_FILES)} and one folder per run.")
     table.add_argument("--quick", action="store_true",
-                       help=f"the short table: datasets {QUICK['datasets']}, models "
-                            f"{QUICK['models']}, seeds {QUICK['seeds']}, {QUICK['epochs']} "
-                            f"epochs, images {QUICK['image_size']}x{QUICK['image_size']} "
-                            f"(explicit flags override)")
-    table.add_argument("--datasets", default=None,
-                       help=f"comma-separated (default: {','.join(DATASET_NAMES)})")
-    table.add_argument("--models", default=None,
-                       help=f"comma-separated (default: {','.join(MODEL_NAMES)})")
-    table.add_argument("--seeds", default=None, help="comma-separated (default: 0,1,2)")
-    table.add_argument("--epochs", type=int, default=None, help="(default: 50)")
-    table.add_argument("--jobs", type=int, default=None,
-                       help="training processes run at once, each with --threads BLAS "
-                            "threads (default: 2 where there are 2 cores, threads 1)")
+                       help=f"the short table: datasets {_join(quick['datasets'])}, models "
+                            f"{_join(quick['models'])}, seeds {_join(quick['seeds'])}, "
+                            f"{quick['epochs']} epochs, images {quick['image_size']}x"
+                            f"{quick['image_size']} (explicit options override)")
+    table.add_argument("--datasets", type=_list_of("dataset", _dataset),
+                       default=None, metavar="A,B", help="comma-separated, any case "
+                       + both("datasets", _join(data.DATASETS)))
+    table.add_argument("--models", type=_list_of("model", _name("model", nn.MODELS)),
+                       default=None, metavar="A,B",
+                       help="comma-separated " + both("models", _join(nn.MODELS)))
+    table.add_argument("--seeds", type=_list_of("seed", nonnegative_int), default=None,
+                       metavar="S,T", help="comma-separated " + both("seeds",
+                                                                     _join(full["seeds"])))
+    table.add_argument("--epochs", type=positive_int, default=None, metavar="N",
+                       help="passes over the training set " + both("epochs", full["epochs"]))
+    table.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+                       help="training processes run at once, each with --threads BLAS threads "
+                            "(default: 2, or 1 on a single core; --threads 1 when > 1)")
     table.add_argument("--out", default=None, metavar="DIR",
-                       help="folder for table.md, results.json, table.png and the runs")
+                       help=f"folder for {', '.join(experiments.TABLE_FILES)} and the runs "
+                            f"(default: write nothing)")
     _training_options(table)
-    table.set_defaults(handler=_cmd_table)
 
-    warp = commands.add_parser(
-        "warp", help="warp an image file",
-        description="Warp an image file about its centre: scale, shear, rotate, translate, "
-                    "then optional random perspective and elastic (thin-plate-spline) jitter.")
+
+def _warp_parser(commands):
+    warp = _command(
+        commands, "warp", _cmd_warp, "warp an image file",
+        "Warp an image file about its centre: scale, shear, rotate, translate, "
+        "then optional random perspective and elastic (thin-plate-spline) jitter. "
+        "The output has the size and mode of the input.")
     warp.add_argument("input", metavar="IN", help="image file to read")
     warp.add_argument("output", metavar="OUT", help="image file to write (format from extension)")
-    warp.add_argument("--rotate", type=float, default=0.0, help="degrees, counter-clockwise")
-    warp.add_argument("--scale", type=float, default=1.0, help="zoom factor (default: 1)")
-    warp.add_argument("--shear", type=float, default=0.0, help="horizontal shear in degrees")
-    warp.add_argument("--translate", type=float, nargs=2, default=(0.0, 0.0),
-                      metavar=("DX", "DY"), help="shift as fractions of width and height")
-    warp.add_argument("--perspective", type=float, default=0.0,
-                      help="random corner jitter as a fraction of the size")
-    warp.add_argument("--tps-jitter", type=float, default=0.0,
-                      help="random thin-plate-spline jitter as a fraction of the size")
-    warp.add_argument("--seed", type=int, default=0, help="seed of the random jitters")
-    warp.add_argument("--mode", default="bilinear", choices=("bilinear", "nearest", "bicubic"))
-    warp.add_argument("--padding-mode", default="zeros",
-                      choices=("zeros", "border", "reflection"))
-    warp.set_defaults(handler=_cmd_warp)
+    warp.add_argument("--rotate", type=finite_float, default=0.0, metavar="DEG",
+                      help="rotation in degrees, clockwise on screen (y points down), the way "
+                           "warpkit.AffineTransform(rotation=radians(DEG)) turns points; "
+                           "negative turns counter-clockwise")
+    warp.add_argument("--scale", type=float_in(1e-3, 1e3), default=1.0, metavar="X",
+                      help="zoom factor, in [0.001, 1000]: 2 doubles the content's size")
+    warp.add_argument("--shear", type=float_in(-90, 90, open_low=True, open_high=True),
+                      default=0.0, metavar="DEG",
+                      help="horizontal shear in degrees, in (-90, 90): x moves by tan(DEG) "
+                           "times the height below the centre")
+    warp.add_argument("--translate", type=float_in(-10, 10), nargs=2, default=(0.0, 0.0),
+                      metavar=("DX", "DY"),
+                      help="shift as fractions of the width and height, each in [-10, 10] "
+                           "(0.1 0: a tenth of the width to the right)")
+    warp.add_argument("--perspective", type=float_in(0, 0.25, open_high=True), default=0.0,
+                      metavar="X",
+                      help="random perspective: every corner moves by up to X times the width "
+                           "and height; X in [0, 0.25), where the corners cannot cross and "
+                           "the frame stays a convex quadrilateral")
+    warp.add_argument("--tps-jitter", type=float_in(0, 1), default=0.0, metavar="X",
+                      help="random elastic bend: thin-plate-spline control points moved by X "
+                           "times the size (standard deviation), X in [0, 1]")
+    warp.add_argument("--seed", type=nonnegative_int, default=0, metavar="N",
+                      help="seed of the random jitters")
+    modes, paddings = tuple(_validate.MODES), tuple(_validate.PADDING_MODES)
+    warp.add_argument("--mode", type=_name("mode", modes), default="bilinear",
+                      metavar=_braces(modes), help="interpolation")
+    warp.add_argument("--padding-mode", type=_name("padding mode", paddings), default="zeros",
+                      metavar=_braces(paddings), help="what areas outside the input show")
+
+
+def _join(values):
+    """``a,b,c`` for a sequence; a single value as it is."""
+    if isinstance(values, (tuple, list)):
+        return ",".join(map(str, values))
+    return str(values)
+
+
+def build_parser():
+    """The argument parser of the ``warpkit`` command.
+
+    Its errors raise ``UsageError`` (which :func:`main` prints as one
+    line) instead of exiting.
+
+    Examples
+    --------
+    >>> from warpkit.cli import build_parser
+    >>> args = build_parser().parse_args(["train", "--dataset", "rts", "--epochs", "3"])
+    >>> args.dataset, args.epochs, args.model
+    ('RTS', 3, 'st-cnn')
+    """
+    parser = _Parser(
+        prog="warpkit", formatter_class=_HelpFormatter,
+        description="Train and compare spatial transformer networks on distorted digits, "
+                    "and warp image files.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {warpkit.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    _train_parser(commands)
+    _table_parser(commands)
+    _warp_parser(commands)
     return parser
 
 
 def main(argv=None):
-    """Entry point of the ``warpkit`` console script; returns the exit status."""
+    """Entry point of the ``warpkit`` command; returns the exit status.
+
+    0 on success, 2 for a mistake on the command line (one line on stderr),
+    1 when training stops on a non-finite loss.  ``--help`` and
+    ``--version`` exit through ``SystemExit(0)``, as argparse does.
+
+    Examples
+    --------
+    >>> from warpkit.cli import main
+    >>> main(["train", "--batch-size", "0"])
+    2
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    command = "warpkit"
     try:
-        if getattr(args, "limit", None) is not None and args.limit < 1:
-            raise CommandError(f"--limit must be >= 1, got {args.limit}")
+        args = parser.parse_args(argv)
+        command = f"warpkit {args.command}"
         return args.handler(args)
-    except CommandError as error:
-        print(f"warpkit {args.command}: error: {error}", file=sys.stderr)
+    except UsageError as error:
+        one_line = " ".join(str(error).split())
+        print(f"{error.prog or command}: error: {one_line}", file=sys.stderr)
         return 2
     except ImportError as error:
-        print(f"warpkit {args.command}: error: {error}; install the extra with "
+        print(f"{command}: error: {error}; install the extra with "
               f"pip install 'warpkit[train]'", file=sys.stderr)
         return 2
-    except Exception as error:  # noqa: BLE001 -- a clear message instead of a traceback
-        from warpkit.nn import NonFiniteLossError
-        if isinstance(error, NonFiniteLossError):
-            print(f"warpkit {args.command}: {error}", file=sys.stderr)
-            return 1
-        raise
+    except nn.NonFiniteLossError as error:
+        print(f"{command}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ the *input* coordinate it reads (an ``input_from_output`` map).
 
 The scalar formulas below are plain arithmetic, so they run on NumPy arrays
 and are also compiled into the sampling kernels (see
-:mod:`warpkit.kernels._math`): the kernels and the Python helpers cannot
+``warpkit.kernels._math``): the kernels and the Python helpers cannot
 disagree.
 """
 
@@ -161,10 +161,8 @@ def base_grid(height, width, align_corners=False, dtype=np.float64):
     ----------
     height, width : int
         Output size.
-    align_corners : bool, optional
-        The normalization convention.
-    dtype : dtype, optional
-        Floating dtype of the result.
+    align_corners, dtype
+        As for :func:`normalized_base_coordinates`.
 
     Returns
     -------

@@ -11,8 +11,9 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import getval
 
-from . import _validate
+from . import _validate, tps
 from .coords import base_grid
+from .kernels._fused_math import NO_SOURCE
 
 __all__ = ["affine_grid", "perspective_grid", "tps_grid", "control_point_grid"]
 
@@ -28,7 +29,8 @@ def affine_grid(theta, size, align_corners=False):
         Affine maps from normalized *output* coordinates ``(x, y, 1)`` to
         normalized *input* coordinates.
     size : tuple of int
-        Output size ``(N, C, H_out, W_out)``; ``N`` must match ``theta``.
+        Output size ``(N, C, H_out, W_out)``, ``N`` matching ``theta``, or
+        ``(H_out, W_out)``.
     align_corners : bool, optional
         The normalization convention (see :mod:`warpkit.coords`).
 
@@ -36,6 +38,9 @@ def affine_grid(theta, size, align_corners=False):
     -------
     ndarray, shape (N, H_out, W_out, 2)
         ``grid[n, i, j] = theta[n] @ (x_j, y_i, 1)``, in the dtype of ``theta``.
+        A non-finite ``theta`` gives non-finite grid values, without a
+        warning; :func:`warpkit.grid_sample` reads them by its rule (NaN as
+        ``-1``, ``±Inf`` far outside the image).
 
     Examples
     --------
@@ -49,30 +54,60 @@ def affine_grid(theta, size, align_corners=False):
            [[-0.5,  0.5],
             [ 0.5,  0.5]]])
     """
-    dtype = _validate.float_dtype("theta", theta)
-    if not hasattr(getval(theta), "shape"):
-        theta = anp.asarray(theta, dtype=dtype)
-    shape = tuple(getval(theta).shape)
-    _validate.check_ndim("theta", shape, 3, "(N, 2, 3)")
-    if shape[1:] != (2, 3):
-        raise ValueError(f"theta must have shape (N, 2, 3), got {shape}")
-    batch, _, height, width = _validate.check_size("size", size, 4)
-    if batch != shape[0]:
-        raise ValueError(f"size[0] must equal the batch size of theta ({shape[0]}), got {batch}")
+    theta, dtype = _parameters("theta", theta, (2, 3))
+    batch = getval(theta).shape[0]
+    height, width = _output_size(size, "theta", batch)
     align_corners = _validate.check_bool("align_corners", align_corners)
-    _validate.check_allocation("size", (batch, height, width, 2), dtype, size)
-    base = base_grid(height, width, align_corners, dtype=dtype).reshape(1, height * width, 3)
-    grid = anp.matmul(base, anp.swapaxes(theta, 1, 2))
+    _validate.check_allocation("size", (batch, height, width, 2), dtype, size,
+                               extra=_base_arrays(batch, height, width, dtype))
+    base = _base_points(batch, height, width, align_corners, dtype)
+    with np.errstate(all="ignore"):  # Inf * 0 in a non-finite theta
+        grid = anp.matmul(base, anp.swapaxes(theta, 1, 2))
     return anp.reshape(grid, (batch, height, width, 2))
 
 
-#: Grid coordinate given to output pixels that a homography sends to infinity
-#: or behind the camera (``w <= 0``): far outside the image on both axes, so
-#: they read the padding (0 with ``padding_mode="zeros"``) with zero gradient.
-NO_SOURCE = -1.0e30
+def _parameters(name, value, layout):
+    """``value`` as an array (or autograd box) of shape ``(N,) + layout``, and its dtype."""
+    dtype = _validate.float_dtype(name, value)
+    value = _validate.host_array(name, value)
+    if getval(value).dtype != dtype:  # a list of integers
+        value = anp.asarray(value, dtype=dtype)
+    shape = tuple(getval(value).shape)
+    expected = "(N, " + ", ".join(str(d) for d in layout) + ")"
+    _validate.check_ndim(name, shape, 1 + len(layout), expected)
+    if shape[1:] != layout:
+        raise ValueError(f"{name} must have shape {expected}, got {shape}")
+    return value, dtype
 
 
-def perspective_grid(homography, size, align_corners=False):
+def _output_size(size, name, batch):
+    """``(H_out, W_out)`` of a ``size`` ``(H_out, W_out)`` or ``(N, C, H_out, W_out)``,
+    whose ``N`` must be ``batch``, the batch size of argument ``name``."""
+    if np.iterable(size) and not isinstance(size, (str, bytes)):
+        size = tuple(size)
+    if isinstance(size, tuple) and len(size) == 2:
+        return _validate.check_size("size", size, 2)
+    count, _, height, width = _validate.check_size("size", size, 4)
+    if count != batch:
+        raise ValueError(f"size[0] must equal the batch size of {name} ({batch}), got {count}")
+    return height, width
+
+
+def _base_arrays(batch, height, width, dtype):
+    """``(shape, dtype)`` of the arrays :func:`_base_points` allocates."""
+    if not batch:
+        return []
+    return [((height, width, 3), dtype), ((height,), np.float64), ((width,), np.float64)]
+
+
+def _base_points(batch, height, width, align_corners, dtype):
+    """Homogeneous output coordinates ``(1, H_out * W_out, 3)``; none for an empty batch."""
+    if not batch:
+        return np.zeros((1, 0, 3), dtype=dtype)
+    return base_grid(height, width, align_corners, dtype=dtype).reshape(1, height * width, 3)
+
+
+def perspective_grid(homography, size, *, align_corners=False):
     """Sampling grid of a batch of homographies (projective maps).
 
     Differentiable under :mod:`autograd` with respect to ``homography``.
@@ -84,7 +119,8 @@ def perspective_grid(homography, size, align_corners=False):
         homogeneous *input* coordinates ``(u, v, w)``; the grid holds
         ``(u / w, v / w)``.
     size : tuple of int
-        Output size ``(N, C, H_out, W_out)``; ``N`` must match ``homography``.
+        Output size ``(N, C, H_out, W_out)``, ``N`` matching ``homography``,
+        or ``(H_out, W_out)``.
     align_corners : bool, optional
         The normalization convention (see :mod:`warpkit.coords`).
 
@@ -97,7 +133,8 @@ def perspective_grid(homography, size, align_corners=False):
         -1e30)``, far outside the image, so the sampler reads the padding
         there (0 for ``"zeros"``, the top-left pixel for ``"border"``) and
         no gradient flows through them.  :func:`warpkit.warp_perspective`
-        follows the same rule.
+        follows the same rule.  A non-finite ``homography`` gives
+        non-finite grid values (or ``NO_SOURCE``), without a warning.
 
     Examples
     --------
@@ -112,29 +149,25 @@ def perspective_grid(homography, size, align_corners=False):
     array([[-1.e+30, -1.e+30],
            [ 1.e+00,  0.e+00]])
     """
-    dtype = _validate.float_dtype("homography", homography)
-    if not hasattr(getval(homography), "shape"):
-        homography = anp.asarray(homography, dtype=dtype)
-    shape = tuple(getval(homography).shape)
-    _validate.check_ndim("homography", shape, 3, "(N, 3, 3)")
-    if shape[1:] != (3, 3):
-        raise ValueError(f"homography must have shape (N, 3, 3), got {shape}")
-    batch, _, height, width = _validate.check_size("size", size, 4)
-    if batch != shape[0]:
-        raise ValueError(
-            f"size[0] must equal the batch size of homography ({shape[0]}), got {batch}")
+    homography, dtype = _parameters("homography", homography, (3, 3))
+    batch = getval(homography).shape[0]
+    height, width = _output_size(size, "homography", batch)
     align_corners = _validate.check_bool("align_corners", align_corners)
-    _validate.check_allocation("size", (batch, height, width, 3), dtype, size)
-    base = base_grid(height, width, align_corners, dtype=dtype).reshape(1, height * width, 3)
-    projected = anp.matmul(base, anp.swapaxes(homography, 1, 2))   # (N, HW, 3)
-    w = projected[..., 2:3]
-    valid = w > 0
-    safe_w = anp.where(valid, w, 1.0)
-    grid = anp.where(valid, projected[..., :2] / safe_w, NO_SOURCE)
+    _validate.check_allocation(
+        "size", (batch, height, width, 2), dtype, size,
+        extra=_base_arrays(batch, height, width, dtype) + [((batch, height, width, 3), dtype)])
+    base = _base_points(batch, height, width, align_corners, dtype)
+    with np.errstate(all="ignore"):  # Inf * 0 and Inf / Inf in a non-finite homography
+        projected = anp.matmul(base, anp.swapaxes(homography, 1, 2))   # (N, HW, 3)
+        w = projected[..., 2:3]
+        valid = w > 0
+        safe_w = anp.where(valid, w, 1.0)
+        grid = anp.where(valid, projected[..., :2] / safe_w, NO_SOURCE)
     return anp.reshape(grid, (batch, height, width, 2)).astype(dtype)
 
 
-def tps_grid(control_points, target_points, size, regularization=0.0, align_corners=False):
+def tps_grid(control_points, target_points, size, *, regularization=0.0,
+             align_corners=False):
     """Sampling grid of a batch of thin-plate splines.
 
     Each spline maps its control points (normalized *output* coordinates) to
@@ -151,7 +184,8 @@ def tps_grid(control_points, target_points, size, regularization=0.0, align_corn
     target_points : ndarray, shape (N, K, 2)
         Where the sampler reads for each control point.
     size : tuple of int
-        Output size ``(N, C, H_out, W_out)``.
+        Output size ``(N, C, H_out, W_out)``, ``N`` matching
+        ``target_points``, or ``(H_out, W_out)``.
     regularization : float, optional
         ``lam >= 0`` on the kernel diagonal; 0 passes exactly through the
         targets.
@@ -178,21 +212,31 @@ def tps_grid(control_points, target_points, size, regularization=0.0, align_corn
     >>> np.allclose(grid, warpkit.affine_grid(np.eye(2, 3)[None], (1, 1, 2, 2)))
     True
     """
-    from . import tps
-
     dtype = _validate.float_dtype("target_points", target_points)
     _validate.float_dtype("control_points", control_points)
-    batch, _, height, width = _validate.check_size("size", size, 4)
+    batch, count, shared = _tps_shapes(control_points, target_points)
+    height, width = _output_size(size, "target_points", batch)
     align_corners = _validate.check_bool("align_corners", align_corners)
-    _validate.check_allocation("size", (batch, height, width, 2), np.float64, size)
-    coefficients = tps.solve_spline(control_points, target_points, regularization)
-    if batch != coefficients.shape[0]:
-        raise ValueError(
-            f"size[0] must equal the batch size of target_points ({coefficients.shape[0]}), "
-            f"got {batch}")
-    points = base_grid(height, width, align_corners, dtype=np.float64)[..., :2]
-    mapped = tps.evaluate_spline(coefficients, control_points, points.reshape(-1, 2))
+    pixels = height * width if batch else 0
+    pairs = (1 if shared else batch, pixels, count)  # dx and dy, squared distances, kernel
+    _validate.check_allocation(
+        "size", (batch, height, width, 2), np.float64, size,
+        extra=_base_arrays(batch, height, width, np.float64)
+        + [(pairs + (2,), np.float64), (pairs, np.float64), (pairs, np.float64)])
+    coefficients = tps.solve_tps(control_points, target_points, regularization)
+    points = _base_points(batch, height, width, align_corners, np.float64)[0, :, :2]
+    mapped = tps.evaluate_tps(coefficients, control_points, points)
     return anp.reshape(mapped, (batch, height, width, 2)).astype(dtype)
+
+
+def _tps_shapes(control_points, target_points):
+    """``N``, ``K`` and whether the controls are shared, read from the shapes
+    (:func:`warpkit.tps.check_tps_points` checks them with the values)."""
+    controls = np.shape(getval(control_points))
+    targets = np.shape(getval(target_points))
+    if len(targets) != 3 or len(controls) not in (2, 3):
+        tps.check_tps_points(control_points, target_points)  # raises, naming the argument
+    return targets[0], targets[1], len(controls) == 2
 
 
 def control_point_grid(count, dtype=np.float64):

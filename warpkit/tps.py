@@ -31,22 +31,22 @@ from autograd.tracer import getval
 from . import _validate
 
 __all__ = [
-    "SplineConditionWarning",
-    "spline_kernel",
-    "solve_spline",
-    "evaluate_spline",
-    "check_spline_points",
+    "TpsConditionWarning",
+    "tps_kernel",
+    "solve_tps",
+    "evaluate_tps",
+    "check_tps_points",
 ]
 
-#: A system whose 1-norm condition number exceeds this triggers a warning.
+#: A system whose (estimated) 1-norm condition number exceeds this triggers a warning.
 CONDITION_LIMIT = 1e12
 
 
-class SplineConditionWarning(RuntimeWarning):
+class TpsConditionWarning(RuntimeWarning):
     """The thin-plate spline system is ill-conditioned (its solution is inaccurate)."""
 
 
-def spline_kernel(squared_distance):
+def tps_kernel(squared_distance):
     """The thin-plate kernel ``U(r) = r**2 log r`` of a squared distance ``r**2``.
 
     Written as ``0.5 * r2 * log(r2)`` with ``U = 0`` (and a zero gradient) at
@@ -65,8 +65,8 @@ def spline_kernel(squared_distance):
     Examples
     --------
     >>> import numpy as np
-    >>> from warpkit.tps import spline_kernel
-    >>> spline_kernel(np.array([0.0, 1.0, np.e ** 2]))  # U(0), U(1), U(e)
+    >>> from warpkit.tps import tps_kernel
+    >>> tps_kernel(np.array([0.0, 1.0, np.e ** 2]))  # U(0), U(1), U(e)
     array([0.       , 0.       , 7.3890561])
     """
     positive = squared_distance > 0
@@ -76,11 +76,12 @@ def spline_kernel(squared_distance):
 
 def _squared_distances(points, centres):
     """``|points[..., m, :] - centres[..., k, :]|**2`` as an array (..., M, K)."""
-    diff = points[..., :, None, :] - centres[..., None, :, :]
-    return anp.sum(diff * diff, axis=-1)
+    dx = points[..., :, None, 0] - centres[..., None, :, 0]
+    dy = points[..., :, None, 1] - centres[..., None, :, 1]
+    return dx * dx + dy * dy
 
 
-def check_spline_points(control_points, target_points, regularization=0.0):
+def check_tps_points(control_points, target_points, regularization=0.0):
     """Validate the arguments of a spline and return their normalized form.
 
     Parameters
@@ -108,19 +109,17 @@ def check_spline_points(control_points, target_points, regularization=0.0):
     Examples
     --------
     >>> import numpy as np
-    >>> from warpkit.tps import check_spline_points
+    >>> from warpkit.tps import check_tps_points
     >>> controls = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-    >>> check_spline_points(controls, controls[None], 0.0)
+    >>> check_tps_points(controls, controls[None], 0.0)
     (1, 3, 0.0)
-    >>> check_spline_points(controls[:2], controls[None, :2])
+    >>> check_tps_points(controls[:2], controls[None, :2])
     Traceback (most recent call last):
     ...
     ValueError: a thin-plate spline needs at least 3 control points, got 2
     """
-    _validate.float_dtype("control_points", control_points)
-    _validate.float_dtype("target_points", target_points)
-    controls = np.asarray(getval(control_points), dtype=np.float64)
-    targets = np.asarray(getval(target_points), dtype=np.float64)
+    controls = _validate.as_float_array("control_points", getval(control_points), dtype=np.float64)
+    targets = _validate.as_float_array("target_points", getval(target_points), dtype=np.float64)
     if controls.ndim not in (2, 3) or controls.shape[-1] != 2:
         raise ValueError(
             f"control_points must have shape (K, 2) or (N, K, 2), got {controls.shape}")
@@ -170,7 +169,7 @@ def _check_control_geometry(points, where):
 def _system(controls, regularization):
     """The matrix ``[[A + lam I, P], [P.T, 0]]`` for controls (..., K, 2)."""
     count = controls.shape[-2]
-    kernel = spline_kernel(_squared_distances(controls, controls))
+    kernel = tps_kernel(_squared_distances(controls, controls))
     if regularization:
         kernel = kernel + regularization * np.eye(count)
     ones = anp.ones(controls.shape[:-1] + (1,))
@@ -181,18 +180,68 @@ def _system(controls, regularization):
     return anp.concatenate([top, bottom], axis=-2)                # (..., K + 3, K + 3)
 
 
-def _warn_if_ill_conditioned(system):
+def _probes(controls):
+    """Right-hand sides whose solutions estimate ``||M^-1||_1``: (..., K + 3, 8).
+
+    ``||M^-1||_1`` is the largest 1-norm of a column of the inverse, and each
+    probe ``v`` bounds it from below by ``||M^-1 v||_1 / ||v||_1``.  The
+    probes are the unit vectors where the inverse grows large (the two
+    closest control points, whose rows become equal as they meet, and the
+    three affine rows, which become dependent as the points line up or
+    shrink together) and three dense vectors for the rest (the constant
+    vector, Higham's alternating ramp, a fixed pattern of signs).  Solved
+    with the spline's own right-hand sides, they cost no factorization.
+    """
+    controls = np.asarray(getval(controls))
+    count = controls.shape[-2]
+    size = count + 3
+    ramp = (-1.0) ** np.arange(size) * (1.0 + np.arange(size) / (size - 1))
+    signs = np.random.default_rng(0).choice([-1.0, 1.0], size)
+    dense = np.stack([np.ones(size), ramp, signs], axis=-1)
+    distances = _squared_distances(controls, controls)
+    distances[..., np.arange(count), np.arange(count)] = np.inf
+    closest = np.argmin(distances.reshape(distances.shape[:-2] + (count * count,)), axis=-1)
+    identity = np.eye(size)
+    columns = [closest // count, closest % count] + [np.full(closest.shape, count + k)
+                                                       for k in range(3)]
+    unit = np.stack([identity[c] for c in columns], axis=-1)
+    return np.concatenate([np.broadcast_to(dense, unit.shape[:-1] + (3,)), unit], axis=-1)
+
+
+def _warn_if_ill_conditioned(system, probes, solutions):
+    """Warn if ``||M||_1 * ||M^-1||_1`` exceeds :data:`CONDITION_LIMIT`, with
+    ``||M^-1||_1`` estimated from the ``solutions`` of the :func:`_probes`.
+
+    The estimate is a lower bound of the condition number (as LAPACK's
+    estimators give), within a small factor of it for thin-plate systems.
+    """
     values = np.asarray(getval(system))
-    condition = np.max(np.linalg.cond(values.reshape((-1,) + values.shape[-2:]), p=1))
+    solutions = np.asarray(getval(solutions))
+    if not solutions.size:
+        return  # an empty batch
+    with np.errstate(all="ignore"):  # Inf and NaN in a numerically singular system
+        ratios = np.sum(np.abs(solutions), axis=-2) / np.sum(np.abs(probes), axis=-2)
+        norms = np.max(np.sum(np.abs(values), axis=-2), axis=-1)
+        condition = np.max(norms * np.max(ratios, axis=-1))
     if not np.isfinite(condition) or condition > CONDITION_LIMIT:
         warnings.warn(
             f"the thin-plate spline system is ill-conditioned (1-norm condition number "
             f"{condition:.3g} > {CONDITION_LIMIT:.0e}); the spline may be inaccurate. Spread "
             f"the control points out or add regularization.",
-            SplineConditionWarning, stacklevel=3)
+            TpsConditionWarning, stacklevel=3)
 
 
-def solve_spline(control_points, target_points, regularization=0.0):
+def _solve(system, rhs):
+    """``numpy.linalg.solve``, with a singular system as a ``ValueError``."""
+    try:
+        return anp.linalg.solve(system, rhs)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "the thin-plate spline system is singular: spread the control points out or add "
+            "regularization") from None
+
+
+def solve_tps(control_points, target_points, regularization=0.0):
     """Coefficients of the thin-plate splines taking controls to targets.
 
     Differentiable under :mod:`autograd` with respect to both point sets.
@@ -215,19 +264,20 @@ def solve_spline(control_points, target_points, regularization=0.0):
     Raises
     ------
     ValueError
-        For bad points (see :func:`check_spline_points`).
+        For bad points (see :func:`check_tps_points`).
 
     Warns
     -----
-    SplineConditionWarning
-        If the system's condition number exceeds ``1e12``.
+    TpsConditionWarning
+        If the system's 1-norm condition number (estimated from the solve)
+        exceeds ``1e12``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from warpkit.tps import solve_spline
+    >>> from warpkit.tps import solve_tps
     >>> controls = np.array([[-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0], [1.0, 1.0]])
-    >>> coefficients = solve_spline(controls, 2.0 * controls[None])  # a pure scaling
+    >>> coefficients = solve_tps(controls, 2.0 * controls[None])  # a pure scaling
     >>> np.round(coefficients[0], 12) + 0.0  # no kernel weights; a1 = (2, 0), a2 = (0, 2)
     array([[0., 0.],
            [0., 0.],
@@ -237,29 +287,33 @@ def solve_spline(control_points, target_points, regularization=0.0):
            [2., 0.],
            [0., 2.]])
     """
-    batch, count, regularization = check_spline_points(
+    batch, count, regularization = check_tps_points(
         control_points, target_points, regularization)
-    controls = _as_float64(control_points)
-    targets = _as_float64(target_points)
+    controls = _as_float64("control_points", control_points)
+    targets = _as_float64("target_points", target_points)
     system = _system(controls, regularization)
-    _warn_if_ill_conditioned(system)
     zeros = anp.zeros((batch, 3, 2))
     rhs = anp.concatenate([targets, zeros], axis=1)                # (N, K + 3, 2)
+    probes = _probes(controls)  # solved with the targets, for the condition estimate
     if controls.ndim == 2:
         # One matrix for the whole batch: solve all right-hand sides at once.
         stacked = anp.reshape(anp.transpose(rhs, (1, 0, 2)), (count + 3, batch * 2))
-        solution = anp.linalg.solve(system, stacked)
+        solution = _solve(system, anp.concatenate([stacked, probes], axis=1))
+        _warn_if_ill_conditioned(system, probes, solution[:, batch * 2:])
+        solution = solution[:, :batch * 2]
         return anp.transpose(anp.reshape(solution, (count + 3, batch, 2)), (1, 0, 2))
-    return anp.linalg.solve(system, rhs)
+    solution = _solve(system, anp.concatenate([rhs, probes], axis=2))
+    _warn_if_ill_conditioned(system, probes, solution[..., 2:])
+    return solution[..., :2]
 
 
-def evaluate_spline(coefficients, control_points, points):
+def evaluate_tps(coefficients, control_points, points):
     """Apply thin-plate splines to points.
 
     Parameters
     ----------
     coefficients : ndarray, shape (N, K + 3, 2)
-        From :func:`solve_spline`.
+        From :func:`solve_tps`.
     control_points : ndarray, shape (K, 2) or (N, K, 2)
         The kernel centres the coefficients were solved for.
     points : ndarray, shape (M, 2) or (N, M, 2)
@@ -273,17 +327,17 @@ def evaluate_spline(coefficients, control_points, points):
     Examples
     --------
     >>> import numpy as np
-    >>> from warpkit.tps import evaluate_spline, solve_spline
+    >>> from warpkit.tps import evaluate_tps, solve_tps
     >>> controls = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     >>> targets = controls[None] + np.array([0.0, 0.0, 0.0, 0.5])[None, :, None]
-    >>> coefficients = solve_spline(controls, targets)
-    >>> np.allclose(evaluate_spline(coefficients, controls, controls), targets)
+    >>> coefficients = solve_tps(controls, targets)
+    >>> np.allclose(evaluate_tps(coefficients, controls, controls), targets)
     True
     """
-    centres = _as_float64(control_points)
-    points = _as_float64(points)
+    centres = _as_float64("control_points", control_points)
+    points = _as_float64("points", points)
     count = centres.shape[-2]
-    kernel = spline_kernel(_squared_distances(points, centres))   # (..., M, K)
+    kernel = tps_kernel(_squared_distances(points, centres))   # (..., M, K)
     weights = coefficients[:, :count, :]
     affine = coefficients[:, count:, :]
     if kernel.ndim == 2:
@@ -295,9 +349,7 @@ def evaluate_spline(coefficients, control_points, points):
     return nonlinear + linear
 
 
-def _as_float64(value):
-    if hasattr(getval(value), "dtype"):
-        if getval(value).dtype == np.float64:
-            return value
-        return value.astype(np.float64)
-    return anp.asarray(value, dtype=np.float64)
+def _as_float64(name, value):
+    """``value`` (an array, an autograd box, a list or a foreign CPU array) in float64."""
+    value = _validate.host_array(name, value)
+    return value if getval(value).dtype == np.float64 else value.astype(np.float64)

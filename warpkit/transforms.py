@@ -40,13 +40,15 @@ array([[1.  , 0.  , 0.75],
 import numpy as np
 
 from . import _validate, coords
-from .tps import check_spline_points, evaluate_spline, solve_spline
+from .tps import check_tps_points, evaluate_tps, solve_tps
 
 __all__ = [
     "AffineTransform",
-    "ProjectiveTransform",
-    "ThinPlateSpline",
+    "PerspectiveTransform",
+    "TpsTransform",
     "CompositeTransform",
+    "normalized_from_pixel_matrix",
+    "pixel_from_normalized_matrix",
 ]
 
 
@@ -94,16 +96,8 @@ def normalized_from_pixel_matrix(size, align_corners=False):
 def pixel_from_normalized_matrix(size, align_corners=False):
     """3x3 matrix taking normalized ``(x, y, 1)`` to pixel coordinates on an image of ``size``.
 
-    Parameters
-    ----------
-    size : tuple of int
-        ``(height, width)``.
-    align_corners : bool, optional
-        The normalization convention.
-
-    Returns
-    -------
-    ndarray, shape (3, 3)
+    The inverse of :func:`normalized_from_pixel_matrix`, with the same
+    parameters; returns an ndarray of shape (3, 3).
 
     Examples
     --------
@@ -187,14 +181,23 @@ class _MatrixTransform(_Transform):
 
     @property
     def inverse(self):
-        """The inverse transform (exact); ``ValueError`` if the matrix is singular."""
-        if abs(np.linalg.det(self.params)) <= 1e-14 * np.abs(self.params).max() ** 3:
+        """The inverse transform (exact); ``ValueError`` if the matrix is singular.
+
+        Singular means a condition number above ``1e14`` of the part that
+        must be inverted: the 2x2 linear part of an affine map (a translation,
+        however large, is always invertible), the whole matrix of a
+        homography (its scale does not matter).
+        """
+        part = self.params[:2, :2] if isinstance(self, AffineTransform) else self.params
+        with np.errstate(all="ignore"):
+            condition = np.linalg.cond(part)
+        if not condition <= 1e14:
             raise ValueError(f"the transform is not invertible (singular matrix):\n{self.params}")
         return type(self)(np.linalg.inv(self.params))
 
     def __matmul__(self, other):
         if isinstance(other, _MatrixTransform):
-            kind = type(self) if type(self) is type(other) else ProjectiveTransform
+            kind = type(self) if type(self) is type(other) else PerspectiveTransform
             return kind(self.params @ other.params)
         return super().__matmul__(other)
 
@@ -280,7 +283,7 @@ class AffineTransform(_MatrixTransform):
         else:
             raise ValueError(
                 f"an affine matrix must have last row (0, 0, 1), got {matrix[2].tolist()}; "
-                f"use ProjectiveTransform")
+                f"use PerspectiveTransform")
         return matrix
 
     @classmethod
@@ -379,7 +382,7 @@ class AffineTransform(_MatrixTransform):
 # -------------------------------------------------------------- projective
 
 
-class ProjectiveTransform(_MatrixTransform):
+class PerspectiveTransform(_MatrixTransform):
     """A projective map (homography) ``p -> (H (p, 1))[:2] / (H (p, 1))[2]``.
 
     Parameters
@@ -402,8 +405,8 @@ class ProjectiveTransform(_MatrixTransform):
     Examples
     --------
     >>> import numpy as np
-    >>> from warpkit import ProjectiveTransform
-    >>> tilt = ProjectiveTransform([[1.0, 0, 0], [0, 1.0, 0], [0.5, 0, 1.0]])
+    >>> from warpkit import PerspectiveTransform
+    >>> tilt = PerspectiveTransform([[1.0, 0, 0], [0, 1.0, 0], [0.5, 0, 1.0]])
     >>> tilt([[2.0, 2.0]])
     array([[1., 1.]])
     """
@@ -423,7 +426,7 @@ class ProjectiveTransform(_MatrixTransform):
 
         Returns
         -------
-        ProjectiveTransform
+        PerspectiveTransform
             Scaled so that ``params[2, 2] == 1`` where possible.
 
         Raises
@@ -435,10 +438,10 @@ class ProjectiveTransform(_MatrixTransform):
         Examples
         --------
         >>> import numpy as np
-        >>> from warpkit import ProjectiveTransform
-        >>> true = ProjectiveTransform([[1.0, 0.2, 3.0], [0.1, 0.9, -1.0], [0.01, 0.02, 1.0]])
+        >>> from warpkit import PerspectiveTransform
+        >>> true = PerspectiveTransform([[1.0, 0.2, 3.0], [0.1, 0.9, -1.0], [0.01, 0.02, 1.0]])
         >>> src = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0], [5.0, 3.0]])
-        >>> found = ProjectiveTransform.estimate(src, true(src))
+        >>> found = PerspectiveTransform.estimate(src, true(src))
         >>> np.allclose(found.params, true.params)
         True
         """
@@ -482,8 +485,8 @@ class ProjectiveTransform(_MatrixTransform):
 
         Examples
         --------
-        >>> from warpkit import ProjectiveTransform
-        >>> ProjectiveTransform(translation=(0.0, 2.0)).to_normalized((4, 4))
+        >>> from warpkit import PerspectiveTransform
+        >>> PerspectiveTransform(translation=(0.0, 2.0)).to_normalized((4, 4))
         array([[1., 0., 0.],
                [0., 1., 1.],
                [0., 0., 1.]])
@@ -496,9 +499,9 @@ class ProjectiveTransform(_MatrixTransform):
 
         Examples
         --------
-        >>> from warpkit import ProjectiveTransform
+        >>> from warpkit import PerspectiveTransform
         >>> hom = [[1.0, 0, 0], [0, 1.0, 1.0], [0, 0, 1.0]]
-        >>> ProjectiveTransform.from_normalized(hom, (4, 4)).params
+        >>> PerspectiveTransform.from_normalized(hom, (4, 4)).params
         array([[1., 0., 0.],
                [0., 1., 2.],
                [0., 0., 1.]])
@@ -522,7 +525,7 @@ def _hartley(points):
 # ------------------------------------------------------------------ spline
 
 
-class ThinPlateSpline(_Transform):
+class TpsTransform(_Transform):
     """The thin-plate spline taking ``control_points`` to ``target_points``.
 
     The Bookstein spline of :mod:`warpkit.tps`, solved in float64.
@@ -545,9 +548,9 @@ class ThinPlateSpline(_Transform):
     Examples
     --------
     >>> import numpy as np
-    >>> from warpkit import ThinPlateSpline
+    >>> from warpkit import TpsTransform
     >>> controls = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    >>> bend = ThinPlateSpline(controls, controls + [[0, 0], [0, 0], [0, 0], [0.2, 0.2]])
+    >>> bend = TpsTransform(controls, controls + [[0, 0], [0, 0], [0, 0], [0.2, 0.2]])
     >>> np.round(bend([[1.0, 1.0], [0.0, 0.0]]), 12) + 0.0
     array([[1.2, 1.2],
            [0. , 0. ]])
@@ -562,11 +565,11 @@ class ThinPlateSpline(_Transform):
             raise ValueError(
                 f"control_points and target_points must have shape (K, 2), got "
                 f"{controls.shape} and {targets.shape}")
-        _, _, regularization = check_spline_points(controls, targets[None], regularization)
+        _, _, regularization = check_tps_points(controls, targets[None], regularization)
         self.control_points = controls
         self.target_points = targets
         self.regularization = regularization
-        self.coefficients = solve_spline(controls, targets[None], regularization)[0]
+        self.coefficients = solve_tps(controls, targets[None], regularization)[0]
 
     @classmethod
     def estimate(cls, src, dst, regularization=0.0):
@@ -575,9 +578,9 @@ class ThinPlateSpline(_Transform):
         Examples
         --------
         >>> import numpy as np
-        >>> from warpkit import ThinPlateSpline
+        >>> from warpkit import TpsTransform
         >>> src = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-        >>> np.allclose(ThinPlateSpline.estimate(src, src + 1.0)(src), src + 1.0)
+        >>> np.allclose(TpsTransform.estimate(src, src + 1.0)(src), src + 1.0)
         True
         """
         src, dst = _point_pairs(src, dst, 3)
@@ -586,7 +589,7 @@ class ThinPlateSpline(_Transform):
     def __call__(self, points):
         points = _points("points", points)
         flat = points.reshape(-1, 2)
-        mapped = evaluate_spline(self.coefficients[None], self.control_points, flat)[0]
+        mapped = evaluate_tps(self.coefficients[None], self.control_points, flat)[0]
         return mapped.reshape(points.shape)
 
     def jacobian(self, points):
@@ -595,9 +598,9 @@ class ThinPlateSpline(_Transform):
         Examples
         --------
         >>> import numpy as np
-        >>> from warpkit import ThinPlateSpline
+        >>> from warpkit import TpsTransform
         >>> src = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-        >>> ThinPlateSpline(src, 2.0 * src).jacobian([[0.5, 0.5]])[0]
+        >>> TpsTransform(src, 2.0 * src).jacobian([[0.5, 0.5]])[0]
         array([[2., 0.],
                [0., 2.]])
         """
@@ -624,7 +627,7 @@ class ThinPlateSpline(_Transform):
         does not converge (the spline folds over, or ``q`` is far outside
         the region the spline maps one-to-one) come back as NaN.
         """
-        return _SplineInverse(self)
+        return _TpsInverse(self)
 
     def to_normalized(self, input_size, output_size=None, align_corners=False):
         """Control and target points of this pixel-coordinate spline, normalized.
@@ -645,9 +648,9 @@ class ThinPlateSpline(_Transform):
         Examples
         --------
         >>> import numpy as np
-        >>> from warpkit import ThinPlateSpline
+        >>> from warpkit import TpsTransform
         >>> pixels = np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]])
-        >>> controls, targets = ThinPlateSpline(pixels, pixels + 1.0).to_normalized((4, 4))
+        >>> controls, targets = TpsTransform(pixels, pixels + 1.0).to_normalized((4, 4))
         >>> targets - controls
         array([[0.5, 0.5],
                [0.5, 0.5],
@@ -666,9 +669,9 @@ class ThinPlateSpline(_Transform):
         Examples
         --------
         >>> import numpy as np
-        >>> from warpkit import ThinPlateSpline
+        >>> from warpkit import TpsTransform
         >>> controls = np.array([[-0.75, -0.75], [0.75, -0.75], [-0.75, 0.75]])
-        >>> ThinPlateSpline.from_normalized(controls, controls, (4, 4)).control_points
+        >>> TpsTransform.from_normalized(controls, controls, (4, 4)).control_points
         array([[0., 0.],
                [3., 0.],
                [0., 3.]])
@@ -680,12 +683,12 @@ class ThinPlateSpline(_Transform):
                    regularization)
 
     def __repr__(self):
-        return (f"ThinPlateSpline(<{len(self.control_points)} control points>, "
+        return (f"TpsTransform(<{len(self.control_points)} control points>, "
                 f"regularization={self.regularization})")
 
 
-class _SplineInverse(_Transform):
-    """Newton's-method inverse of a :class:`ThinPlateSpline`."""
+class _TpsInverse(_Transform):
+    """Newton's-method inverse of a :class:`TpsTransform`."""
 
     def __init__(self, spline, tolerance=1e-12, max_iterations=50):
         self.spline = spline
@@ -732,9 +735,9 @@ class CompositeTransform(_Transform):
     Examples
     --------
     >>> import numpy as np
-    >>> from warpkit import AffineTransform, ThinPlateSpline
+    >>> from warpkit import AffineTransform, TpsTransform
     >>> src = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-    >>> both = AffineTransform(translation=(1.0, 0.0)) @ ThinPlateSpline(src, 2.0 * src)
+    >>> both = AffineTransform(translation=(1.0, 0.0)) @ TpsTransform(src, 2.0 * src)
     >>> both([[1.0, 1.0]])
     array([[3., 2.]])
     """

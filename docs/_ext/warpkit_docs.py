@@ -32,13 +32,14 @@ INVENTORY_URLS = {
 }
 
 # Subpackages that are implementation detail, never documented as namespaces.
-INTERNAL_PACKAGES = ("warpkit.kernels",)
+INTERNAL_PACKAGES = ("warpkit.kernels", "warpkit.backends")
 
 # Section titles for top-level names, by the module that defines them.
 SECTION_TITLES = {
     "warpkit.sampling": "Sampling",
     "warpkit.grids": "Grid generators",
-    "warpkit.warp": "Fused warps",
+    "warpkit.fused": "Fused warps",
+    "warpkit.dispatch": "Fused warps",
     "warpkit.transforms": "Transform objects",
     "warpkit.coords": "Coordinates",
 }

@@ -5,13 +5,15 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from warpkit.data import (
+from warpkit.data import (  # noqa: E402
     DATASETS,
     DigitDataset,
+    ImageDataset,
+    dataset_name,
     load_digits,
     make_dataset,
     stratified_split,
-)  # noqa: E402
+)
 from warpkit.data import datasets as datasets_module  # noqa: E402
 from warpkit.data import distortions  # noqa: E402
 
@@ -74,19 +76,68 @@ def test_image_size(size, expected):
     assert 0.0 <= data.x_test.min() and data.x_test.max() <= 1.0
 
 
-@pytest.mark.parametrize("bad", ["r", "MNIST", "", None, 3])
+@pytest.mark.parametrize(
+    "text, name",
+    [("R", "R"), ("r", "R"), ("rts", "RTS"), ("rTs", "RTS"), ("p", "P"), ("e", "E"),
+     ("CLUTTERED", "cluttered"), (" Cluttered\n", "cluttered")],
+)
+def test_dataset_name_ignores_letter_case(text, name):
+    assert dataset_name(text) == name
+
+
+@pytest.mark.parametrize("bad", ["MNIST", "", "R S", "r t s", None, 3, b"R"])
 def test_unknown_name_lists_valid_ones(bad):
     with pytest.raises(ValueError, match="'R', 'RTS', 'P', 'E', 'cluttered'"):
+        dataset_name(bad)
+    with pytest.raises(ValueError, match="'R', 'RTS', 'P', 'E', 'cluttered'"):
         make_dataset(bad)
+
+
+def test_make_dataset_takes_any_letter_case(built):
+    data = make_dataset("rts", seed=3)
+    assert data.name == "RTS"
+    assert np.array_equal(data.x_test, built["RTS"].x_test)
 
 
 def test_bad_seed_and_size():
     with pytest.raises(ValueError, match="seed"):
         make_dataset("R", seed=-1)
+    with pytest.raises(TypeError, match="seed"):
+        make_dataset("R", seed=1.5)
     with pytest.raises(ValueError, match="image_size"):
         make_dataset("R", image_size=0)
+    with pytest.raises(ValueError, match="image_size"):
+        make_dataset("R", image_size=(28, -1))
     with pytest.raises(TypeError, match="image_size"):
         make_dataset("R", image_size="big")
+    with pytest.raises(TypeError, match="image_size"):
+        make_dataset("R", image_size=(28, float("nan")))
+    with pytest.raises(TypeError, match="image_size"):
+        make_dataset("R", image_size=27.5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, name",
+    [
+        ({"size": 0}, ValueError, "size"),
+        ({"size": -28}, ValueError, "size"),
+        ({"size": float("nan")}, TypeError, "size"),
+        ({"box": 0}, ValueError, "box"),
+        ({"box": 29}, ValueError, "box"),
+        ({"box": 20.5}, TypeError, "box"),
+    ],
+)
+def test_load_digits_bad_sizes(kwargs, error, name):
+    with pytest.raises(error, match=f"^{name} "):
+        load_digits(**kwargs)
+
+
+def test_image_dataset_bad_class_count():
+    x, y = np.zeros((2, 1, 4, 4), dtype=np.float32), np.array([0, 1])
+    with pytest.raises(ValueError, match="num_classes"):
+        ImageDataset("toy", x, y, x, y, num_classes=0)
+    with pytest.raises(TypeError, match="num_classes"):
+        ImageDataset("toy", x, y, x, y, num_classes=float("nan"))
 
 
 @pytest.mark.parametrize("name", DATASETS)
@@ -115,6 +166,8 @@ def test_resample_train(built, name):
     assert x1.shape == data.x_train.shape and x1.dtype == np.float32
     with pytest.raises(ValueError, match="epoch"):
         data.resample_train(-1)
+    with pytest.raises(TypeError, match="epoch"):
+        data.resample_train(1.5)
 
 
 def test_split_is_by_source_and_shared(built):
@@ -170,5 +223,9 @@ def test_clutter_comes_from_the_same_split(monkeypatch):
 def test_bad_split_arguments():
     with pytest.raises(ValueError, match="test_fraction"):
         stratified_split([0, 1], test_fraction=1.5)
+    with pytest.raises(ValueError, match="test_fraction"):
+        stratified_split([0, 1], test_fraction=float("nan"))
     with pytest.raises(ValueError, match="labels"):
         stratified_split(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="seed"):
+        stratified_split([0, 1], seed=-1)

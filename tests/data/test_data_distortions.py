@@ -141,3 +141,69 @@ def test_bad_arguments():
         distort_cluttered(images, 0, fragment_size=40)
     with pytest.raises(ValueError, match="sources"):
         distort_cluttered(images, 0, sources=np.zeros((3, 1, 8, 8), dtype=np.float32))
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    "distort, kwargs, name",
+    [
+        (distort_r, {"max_angle": NAN}, "max_angle"),
+        (distort_r, {"max_angle": INF}, "max_angle"),
+        (distort_r, {"max_angle": -10.0}, "max_angle"),
+        (distort_rts, {"max_angle": NAN}, "max_angle"),
+        (distort_rts, {"max_angle": -1.0}, "max_angle"),
+        (distort_rts, {"scale": (NAN, 1.0)}, "scale"),
+        (distort_rts, {"scale": (0.5, INF)}, "scale"),
+        (distort_rts, {"scale": (0.0, 1.0)}, "scale"),
+        (distort_rts, {"scale": (1.0,)}, "scale"),
+        (distort_rts, {"scale": "ab"}, "scale"),
+        (distort_rts, {"canvas": 0}, "canvas"),
+        (distort_rts, {"canvas": (42, -1)}, "canvas"),
+        (distort_p, {"sigma": NAN}, "sigma"),
+        (distort_p, {"sigma": INF}, "sigma"),
+        (distort_p, {"sigma": -1.0}, "sigma"),
+        (distort_p, {"scale": (NAN, NAN)}, "scale"),
+        (distort_e, {"sigma": NAN}, "sigma"),
+        (distort_e, {"sigma": -0.5}, "sigma"),
+        (distort_e, {"scale": (0.5, NAN)}, "scale"),
+        (distort_e, {"grid_size": 1}, "grid_size"),
+        (distort_cluttered, {"fragments": -1}, "fragments"),
+        (distort_cluttered, {"fragment_size": 0}, "fragment_size"),
+        (distort_cluttered, {"canvas": -60}, "canvas"),
+    ],
+)
+def test_bad_numbers_name_the_argument(distort, kwargs, name):
+    images = np.zeros((2, 1, 28, 28), dtype=np.float32)
+    with pytest.raises(ValueError, match=name):
+        distort(images, 0, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "distort, kwargs, name",
+    [
+        (distort_rts, {"canvas": 2.5}, "canvas"),
+        (distort_rts, {"canvas": (NAN, 42)}, "canvas"),
+        (distort_e, {"grid_size": 2.5}, "grid_size"),
+        (distort_cluttered, {"fragments": NAN}, "fragments"),
+        (distort_cluttered, {"fragments": 1.5}, "fragments"),
+        (distort_cluttered, {"fragment_size": True}, "fragment_size"),
+        (distort_r, {"max_angle": "90"}, "max_angle"),
+    ],
+)
+def test_non_integers_and_non_numbers_name_the_argument(distort, kwargs, name):
+    images = np.zeros((2, 1, 28, 28), dtype=np.float32)
+    with pytest.raises(TypeError, match=name):
+        distort(images, 0, **kwargs)
+
+
+@pytest.mark.parametrize("distort", [distort_r, distort_rts, distort_p, distort_e])
+def test_bad_seeds_and_empty_images(distort):
+    images = np.zeros((2, 1, 28, 28), dtype=np.float32)
+    with pytest.raises(ValueError, match="rng"):
+        distort(images, -1)
+    with pytest.raises(TypeError, match="rng"):
+        distort(images, True)
+    with pytest.raises(ValueError, match="images"):
+        distort(np.zeros((2, 1, 0, 28), dtype=np.float32), 0)

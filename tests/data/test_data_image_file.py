@@ -41,10 +41,11 @@ def test_identity_round_trip(tmp_path, channels, mode):
 def test_rotate_90_is_rot90(tmp_path, gray):
     src, pixels = gray
     dst = tmp_path / "out.png"
+    # Positive angles turn as AffineTransform(rotation=...): clockwise on screen.
     warp_image_file(src, dst, rotate=90.0)
-    assert np.array_equal(load(dst)[0], np.rot90(pixels, 1))  # counter-clockwise
-    warp_image_file(src, dst, rotate=-90.0)
     assert np.array_equal(load(dst)[0], np.rot90(pixels, -1))
+    warp_image_file(src, dst, rotate=-90.0)
+    assert np.array_equal(load(dst)[0], np.rot90(pixels, 1))
 
 
 def test_translate_is_a_shift(tmp_path, gray):
@@ -123,6 +124,9 @@ def test_errors(tmp_path, gray):
         ({"scale": 0.0}, "scale"),
         ({"shear": 90.0}, "shear"),
         ({"rotate": float("nan")}, "rotate"),
+        ({"scale": float("inf")}, "scale"),
+        ({"perspective": float("nan")}, "perspective"),
+        ({"tps_jitter": float("inf")}, "tps_jitter"),
         ({"translate": (0.1,)}, "translate"),
         ({"translate": 3}, "translate"),
         ({"perspective": -0.1}, "perspective"),
@@ -132,3 +136,31 @@ def test_errors(tmp_path, gray):
     ]:
         with pytest.raises(ValueError, match=name):
             warp_image_file(src, dst, **kwargs)
+    with pytest.raises(ValueError, match="seed"):
+        warp_image_file(src, dst, seed=-1)
+    with pytest.raises(TypeError, match="seed"):
+        warp_image_file(src, dst, seed=0.5)
+
+
+@pytest.mark.parametrize("kwargs, named", [
+    ({"scale": 0.001}, "scale=0.001"),
+    ({"translate": (10.0, 0.0)}, r"translate=\(10.0, 0.0\)"),
+    ({"translate": (0.0, -1.0), "padding_mode": "border"}, r"translate=\(0.0, -1.0\)"),
+    ({"scale": 0.001, "tps_jitter": 0.01, "rotate": 10.0},
+     "rotate=10.0 and scale=0.001 and tps_jitter=0.01"),
+])
+def test_a_warp_that_reads_nothing_of_the_input_is_an_error(tmp_path, gray, kwargs, named):
+    src, _ = gray  # 16x16: no output pixel centre is the image centre
+    dst = tmp_path / "out.png"
+    with pytest.raises(ValueError, match=f"with {named}, no output pixel reads from inside"):
+        warp_image_file(src, dst, **kwargs)
+    assert not dst.exists()
+
+
+def test_a_warp_that_reads_one_pixel_of_the_input_is_not_an_error(tmp_path, gray):
+    src, pixels = gray
+    dst = tmp_path / "out.png"
+    # Shifted right by 15.5 px: the last output column samples the input's left edge.
+    warp_image_file(src, dst, translate=(15.5 / 16, 0.0), mode="nearest")
+    out = load(dst)[0]
+    assert np.array_equal(out[:, -1], pixels[:, 0]) and not out[:, :-1].any()

@@ -16,16 +16,17 @@ from hypothesis.extra import numpy as hnp
 
 import warpkit
 from hardening_profiles import FUZZ
-from warpkit.tps import SplineConditionWarning
-from warpkit.warp import warp_affine_vjp
+from warpkit._validate import MODES, PADDING_MODES
+from warpkit.tps import TpsConditionWarning
+from warpkit.fused import warp_affine_vjp
 
 DTYPES = st.sampled_from([np.float64, np.float32, np.float16, np.int32, np.bool_,
                           np.complex64])
 VALUES = st.floats(allow_nan=True, allow_infinity=True, width=32) | st.sampled_from(
     [0.0, 1.0, -1.0, 1e30, -1e30, 0.5])
 OPTIONS = st.fixed_dictionaries({
-    "mode": st.sampled_from(["bilinear", "nearest", "bicubic", "cubic"]),
-    "padding_mode": st.sampled_from(["zeros", "border", "reflection"]),
+    "mode": st.sampled_from([*MODES, "cubic"]),  # and a mode that does not exist
+    "padding_mode": st.sampled_from(list(PADDING_MODES)),
     "align_corners": st.sampled_from([False, True]),
 })
 
@@ -64,14 +65,21 @@ def shape_like(draw, base):
     return tuple(shape)
 
 
+#: Words of Python's own errors for a call that does not fit the signature: the
+#: fuzzer's mistake, not a rejected input, so they must not pass as one.
+SIGNATURE_ERRORS = ("positional argument", "keyword argument", "multiple values for argument")
+
+
 def checked(function, *args, **kwargs):
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SplineConditionWarning)
+        warnings.simplefilter("ignore", TpsConditionWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
             return function(*args, **kwargs)
         except (ValueError, TypeError, MemoryError) as error:
             assert str(error), "an error without a message"
+            assert not any(words in str(error) for words in SIGNATURE_ERRORS), \
+                f"the fuzzer called {function.__name__} wrongly: {error}"
             return None
 
 
@@ -130,7 +138,7 @@ def fuzz_grids(data):
     hom = data.draw(arrays(data.draw(shape_like((n, 3, 3)))))
     align = data.draw(st.sampled_from([False, True]))
     for function, params in ((warpkit.affine_grid, theta), (warpkit.perspective_grid, hom)):
-        grid = checked(function, params, size, align)
+        grid = checked(function, params, size, align_corners=align)
         if grid is not None:
             assert grid.shape == (size[0], size[2], size[3], 2)
 

@@ -3,7 +3,7 @@
 warpkit's CPU kernels are serial ``nogil`` Numba functions (no Numba
 ``parallel=True`` regions, so no Numba threading layer is involved); the
 wrappers split rows over their own ``ThreadPoolExecutor``
-(:mod:`warpkit._threads`), which is created anew in a forked child.  These
+(:mod:`warpkit.backends.threads`), which is created anew in a forked child.  These
 tests check that concurrent calls give bit-identical results to serial ones.
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 import warpkit
 from warpkit._config import SERIAL_WORK_LIMIT
-from warpkit.warp import warp_affine_vjp
+from warpkit.fused import warp_affine_vjp
 
 # Big enough (> SERIAL_WORK_LIMIT output elements) that every call uses the pool.
 SHAPE = (2, 3, 160, 160)

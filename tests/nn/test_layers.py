@@ -132,3 +132,30 @@ def test_softmax_cross_entropy_value_and_gradient(rng):
         nn.softmax_cross_entropy(logits, np.array([0, 1, 2, 3, 4]))
     big = np.array([[1000.0, 0.0]])
     assert np.isfinite(nn.softmax_cross_entropy(big, np.array([1])))
+
+
+@pytest.mark.parametrize("size", [0, -2])
+def test_max_pool_size_must_be_positive(size):
+    with pytest.raises(ValueError, match=rf"pool1: size must be >= 1, got {size}"):
+        nn.max_pool(np.zeros((1, 1, 4, 4)), size, name="pool1")
+
+
+@pytest.mark.parametrize("size", [2.0, "2", True])
+def test_max_pool_size_must_be_an_integer(size):
+    with pytest.raises(TypeError, match="max_pool: size must be an integer"):
+        nn.max_pool(np.zeros((1, 1, 4, 4)), size)
+
+
+def test_max_pool_of_size_one_is_the_identity():
+    x = np.arange(12.0).reshape(1, 1, 3, 4)
+    np.testing.assert_array_equal(nn.max_pool(x, 1), x)
+
+
+def test_conv2d_padding_must_be_a_nonnegative_integer(rng):
+    conv = nn.init.conv_params(rng, 1, 2, 3)
+    x = np.zeros((1, 1, 6, 6))
+    with pytest.raises(ValueError, match=r"conv1: padding must be >= 0, got -1"):
+        nn.conv2d(conv, x, padding=-1, name="conv1")
+    with pytest.raises(TypeError, match="conv2d: padding must be an integer"):
+        nn.conv2d(conv, x, padding=1.5)
+    assert nn.conv2d(conv, x, padding=1).shape == (1, 2, 6, 6)

@@ -65,3 +65,13 @@ def test_unknown_model_lists_valid_ones():
         nn.make_model("mlp", (1, 28, 28))
     with pytest.raises(ValueError, match="at least 16x16"):
         nn.make_model("cnn", (1, 8, 8))
+
+
+def test_st_pool_must_leave_an_image():
+    with pytest.raises(ValueError, match="st_pool must be >= 1, got 0"):
+        nn.make_model("st-fcn", (1, 28, 28), st_pool=0)
+    with pytest.raises(ValueError, match=r"st-fcn: the FCN needs .* at least 1x1, got 0x0"):
+        nn.make_model("st-fcn", (1, 28, 28), st_pool=29)
+    with pytest.raises(ValueError, match=r"st-cnn: the CNN needs .* at least 16x16, got 15x15"):
+        nn.make_model("st-cnn", (1, 60, 60), st_output_size=(30, 30), st_pool=2)
+    assert nn.make_model("st-cnn", (1, 60, 60), st_pool=2).classifier_input == (1, 30, 30)

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -91,3 +93,26 @@ def test_bad_hyperparameters():
         nn.SGD(0.1, weight_decay=-1)
     with pytest.raises(ValueError, match="clip_norm"):
         nn.SGD(0.1, clip_norm=0)
+
+
+def test_bad_hyperparameters_that_are_not_finite():
+    with pytest.raises(ValueError, match="learning_rate"):
+        nn.Adam(float("nan"))
+    with pytest.raises(ValueError, match="learning_rate"):
+        nn.Adam(float("inf"))
+    with pytest.raises(ValueError, match="weight_decay"):
+        nn.Adam(0.1, weight_decay=float("nan"))
+    with pytest.raises(ValueError, match=r"lr_scale\['st'\] must be finite and >= 0"):
+        nn.Adam(0.1, lr_scale={"st": -1.0})
+
+
+def test_documented_lr_scale_keys_are_parameter_groups_of_a_model():
+    """Every ``lr_scale={"key": ...}`` of the optimizers' docs names a group of a Model."""
+    import warpkit.nn.optim as optim
+
+    docs = [optim.__doc__, nn.Adam.__doc__, nn.SGD.__doc__]
+    keys = {key for doc in docs for example in re.findall(r"lr_scale=\{([^}]*)\}", doc)
+            for key in re.findall(r"""["'](\w+)["']\s*:""", example)}
+    assert keys, "the docs show no lr_scale example"
+    groups = nn.make_model("st-cnn", (1, 28, 28)).init(np.random.default_rng(0))
+    assert keys <= set(groups), f"{sorted(keys - set(groups))} are not in {sorted(groups)}"

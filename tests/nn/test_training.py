@@ -94,3 +94,16 @@ def test_evaluate_and_bad_arguments():
         nn.fit(apply, init(0), (x, y[:-1]), epochs=1, progress=False)
     with pytest.raises(ValueError, match="batch_size"):
         nn.fit(apply, init(0), (x, y), epochs=1, batch_size=0, progress=False)
+
+
+def test_predict_refuses_empty_input_and_bad_batch_sizes():
+    apply = lambda p, x, rng=None: x  # noqa: E731
+    with pytest.raises(ValueError, match="predict: x holds no examples"):
+        nn.predict(apply, None, np.zeros((0, 2)))
+    with pytest.raises(ValueError, match="predict: x holds no examples"):
+        nn.evaluate(apply, None, np.zeros((0, 2)), np.zeros(0, np.int64))
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        nn.predict(apply, None, np.ones((3, 2)), batch_size=0)
+    with pytest.raises(TypeError, match="batch_size must be an integer"):
+        nn.predict(apply, None, np.ones((3, 2)), batch_size=1.5)
+    assert nn.predict(apply, None, np.ones((3, 2)), batch_size=2).shape == (3, 2)

@@ -28,7 +28,7 @@ def test_identity_at_initialization(transform, localization):
     x = smooth_images(3, 28)
     out, theta = st(params, x)
     np.testing.assert_allclose(out, x, atol=2e-5)
-    expected_shape = {"affine": (3, 2, 3), "attention": (3, 2, 3), "projective": (3, 3, 3),
+    expected_shape = {"affine": (3, 2, 3), "attention": (3, 2, 3), "perspective": (3, 3, 3),
                       "tps": (3, 16, 2)}[transform]
     assert theta.shape == expected_shape
 
@@ -57,7 +57,7 @@ def test_tps_control_points_count():
         nn.SpatialTransformer((1, 28, 28), "tps", num_control_points=10)
 
 
-@pytest.mark.parametrize("transform", ["affine", "projective", "tps"])
+@pytest.mark.parametrize("transform", ["affine", "perspective", "tps"])
 def test_gradients_reach_the_localization_net(transform):
     st = nn.SpatialTransformer((1, 12, 12), transform, localization="fcn",
                                num_control_points=4)
@@ -77,10 +77,50 @@ def test_gradients_reach_the_localization_net(transform):
 
 
 def test_bad_arguments_list_the_valid_names():
-    with pytest.raises(ValueError, match="affine, projective, tps, attention"):
+    with pytest.raises(ValueError, match="affine, perspective, tps, attention"):
         nn.SpatialTransformer((1, 28, 28), "similarity")
     with pytest.raises(ValueError, match="fcn, cnn"):
         nn.SpatialTransformer((1, 28, 28), localization="rnn")
     st = nn.SpatialTransformer((1, 28, 28))
     with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\).*\(2, 1, 20, 20\)"):
         st(st.init(np.random.default_rng(0)), np.zeros((2, 1, 20, 20), np.float32))
+
+
+def test_an_int_output_size_is_a_square():
+    st = nn.SpatialTransformer((1, 20, 20), "affine", output_size=5, localization="fcn")
+    assert st.output_size == (5, 5)
+    out, _ = st(st.init(np.random.default_rng(0)), smooth_images(2, 20))
+    assert out.shape == (2, 1, 5, 5)
+
+
+@pytest.mark.parametrize("size, error, message", [
+    ((0, 5), ValueError, "output_size"),
+    ((5, 5, 5), ValueError, "output_size"),
+    (-3, ValueError, "output_size"),
+    (5.0, TypeError, "output_size"),
+    ("55", TypeError, "output_size"),
+])
+def test_bad_output_sizes(size, error, message):
+    with pytest.raises(error, match=message):
+        nn.SpatialTransformer((1, 20, 20), output_size=size)
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"mode": "linear"}, ValueError, "mode must be one of 'bilinear', 'nearest', 'bicubic'"),
+    ({"padding_mode": "wrap"}, ValueError, "padding_mode must be one of 'zeros'"),
+    ({"align_corners": "yes"}, TypeError, "align_corners must be a bool"),
+    ({"input_shape": (1, 0, 28)}, ValueError, "input_shape"),
+    ({"input_shape": (28, 28)}, ValueError, "input_shape"),
+    ({"transform": "tps", "num_control_points": 9.0}, TypeError, "num_control_points"),
+    ({"transform": "tps", "num_control_points": -4}, ValueError, "num_control_points"),
+])
+def test_bad_options_fail_at_construction(options, error, message):
+    options = {"input_shape": (1, 28, 28), **options}
+    with pytest.raises(error, match=message):
+        nn.SpatialTransformer(**options)
+
+
+def test_an_empty_batch_is_refused():
+    st = nn.SpatialTransformer((1, 12, 12), localization="fcn")
+    with pytest.raises(ValueError, match=r"N >= 1, got \(0, 1, 12, 12\)"):
+        st(st.init(np.random.default_rng(0)), np.zeros((0, 1, 12, 12), np.float32))

@@ -2,7 +2,8 @@
 
 * :func:`make_dataset` -- the distorted-digit sets of the STN paper (``R``,
   ``RTS``, ``P``, ``E``, ``cluttered``) on the handwritten digits that
-  scikit-learn ships (no download), deterministic from a seed;
+  scikit-learn ships (no download), deterministic from a seed
+  (:func:`dataset_name` turns a name in any letter case into its key);
 * :mod:`~warpkit.data.distortions` -- the distortions themselves, for any batch;
 * :func:`load_mnist`, :func:`load_gtsrb` -- real MNIST and German Traffic Sign
   files from a local path (never the network);
@@ -12,7 +13,14 @@ scikit-learn and Pillow are optional (``pip install 'warpkit[data]'``) and
 imported only by the functions that need them.
 """
 
-from .datasets import DATASETS, DigitDataset, ImageDataset, make_dataset, stratified_split
+from .datasets import (
+    DATASETS,
+    DigitDataset,
+    ImageDataset,
+    dataset_name,
+    make_dataset,
+    stratified_split,
+)
 from .digits import load_digits
 from .distortions import distort_cluttered, distort_e, distort_p, distort_r, distort_rts
 from .image_file import warp_image_file
@@ -22,6 +30,7 @@ __all__ = [
     "DATASETS",
     "DigitDataset",
     "ImageDataset",
+    "dataset_name",
     "make_dataset",
     "stratified_split",
     "load_digits",

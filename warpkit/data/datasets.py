@@ -1,11 +1,20 @@
 """Distorted-digit datasets: a fixed split by source image, distortions drawn from a seed."""
 
+import numbers
+
 import numpy as np
 
-from . import _geometry, distortions
+from . import _checks, _geometry, distortions
 from .digits import load_digits
 
-__all__ = ["DATASETS", "ImageDataset", "DigitDataset", "make_dataset", "stratified_split"]
+__all__ = [
+    "DATASETS",
+    "ImageDataset",
+    "DigitDataset",
+    "dataset_name",
+    "make_dataset",
+    "stratified_split",
+]
 
 DATASETS = ("R", "RTS", "P", "E", "cluttered")
 
@@ -45,10 +54,10 @@ def stratified_split(labels, test_fraction=TEST_FRACTION, seed=SPLIT_SEED):
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"labels must be 1-dimensional, got shape {labels.shape}")
-    test_fraction = float(test_fraction)
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    rng = np.random.default_rng(seed)
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real) \
+            or not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be a number in (0, 1), got {test_fraction!r}")
+    rng = np.random.default_rng(_checks.count("seed", seed, 0))
     test = []
     for label in np.unique(labels):
         members = np.flatnonzero(labels == label)
@@ -95,7 +104,7 @@ class ImageDataset:
         self.y_train = np.asarray(y_train, dtype=np.int64)
         self.x_test = np.asarray(x_test, dtype=np.float32)
         self.y_test = np.asarray(y_test, dtype=np.int64)
-        self.num_classes = int(num_classes)
+        self.num_classes = _checks.count("num_classes", num_classes, 1)
         for part in ("train", "test"):
             x, y = getattr(self, "x_" + part), getattr(self, "y_" + part)
             if x.ndim != 4 or y.shape != x.shape[:1]:
@@ -229,9 +238,7 @@ class DigitDataset(ImageDataset):
         >>> x1.shape == data.x_train.shape, bool(np.array_equal(x1, data.x_train))
         (True, False)
         """
-        epoch = int(epoch)
-        if epoch < 0:
-            raise ValueError(f"epoch must be >= 0, got {epoch}")
+        epoch = _checks.count("epoch", epoch, 0)
         return self._draw_train(epoch, self.name), self.y_train.copy()
 
 
@@ -242,6 +249,39 @@ DISTORTIONS = {
     "E": distortions.distort_e,
     "cluttered": distortions.distort_cluttered,
 }
+
+
+def dataset_name(text):
+    """The name in :data:`DATASETS` that ``text`` spells, ignoring letter case.
+
+    Parameters
+    ----------
+    text : str
+        A dataset name such as ``"rts"`` or ``"Cluttered"``; surrounding
+        whitespace is ignored.
+
+    Returns
+    -------
+    str
+        The canonical name, one of :data:`DATASETS`.
+
+    Raises
+    ------
+    ValueError
+        If ``text`` is not a string naming one of :data:`DATASETS`; the
+        message lists the valid names.
+
+    Examples
+    --------
+    >>> from warpkit.data import dataset_name
+    >>> dataset_name("rts"), dataset_name(" Cluttered ")
+    ('RTS', 'cluttered')
+    """
+    by_key = {name.casefold(): name for name in DATASETS}
+    if isinstance(text, str) and text.strip().casefold() in by_key:
+        return by_key[text.strip().casefold()]
+    valid = ", ".join(repr(n) for n in DATASETS)
+    raise ValueError(f"unknown dataset {text!r}; valid names are {valid} (any letter case)")
 
 
 def make_dataset(name, seed=0, image_size=None):
@@ -257,7 +297,7 @@ def make_dataset(name, seed=0, image_size=None):
     ============= ===== ==========================================================================
     ``R``         28    rotation in [-90, 90] degrees
     ``RTS``       42    rotation in [-45, 45], scale in [0.7, 1.2], random place in 42x42
-    ``P``         28    scale in [0.75, 1], corners moved by N(0, 5 px): projective
+    ``P``         28    scale in [0.75, 1], corners moved by N(0, 5 px): perspective
     ``E``         28    scale in [0.75, 1], 4x4 thin-plate spline points moved by N(0, 1.5 px)
     ``cluttered`` 60    random place in 60x60 with six 6x6 fragments of other digits
     ============= ===== ==========================================================================
@@ -265,7 +305,8 @@ def make_dataset(name, seed=0, image_size=None):
     Parameters
     ----------
     name : str
-        One of :data:`DATASETS`: ``"R"``, ``"RTS"``, ``"P"``, ``"E"``, ``"cluttered"``.
+        One of :data:`DATASETS`: ``"R"``, ``"RTS"``, ``"P"``, ``"E"``, ``"cluttered"``,
+        in any letter case (see :func:`dataset_name`).
     seed : int, optional
         Seed of the distortions: the same seed gives identical arrays.
     image_size : int or (int, int), optional
@@ -282,7 +323,8 @@ def make_dataset(name, seed=0, image_size=None):
     Raises
     ------
     ValueError
-        If ``name`` is not one of :data:`DATASETS`.
+        If ``name`` is not one of :data:`DATASETS`, ``seed`` is not an int
+        ``>= 0`` or ``image_size`` is not positive.
     ImportError
         If scikit-learn is not installed.
 
@@ -295,12 +337,9 @@ def make_dataset(name, seed=0, image_size=None):
     >>> make_dataset("cluttered", image_size=32).x_test.shape
     (450, 1, 32, 32)
     """
-    if not isinstance(name, str) or name not in DATASETS:
-        valid = ", ".join(repr(n) for n in DATASETS)
-        raise ValueError(f"unknown dataset {name!r}; valid names are {valid}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    size = NATIVE_SIZES[name] if image_size is None else _geometry.as_size("image_size", image_size)
+    name = dataset_name(name)
+    seed = _checks.count("seed", seed, 0)
+    size = NATIVE_SIZES[name] if image_size is None else _checks.as_size("image_size", image_size)
     sources, labels = load_digits()
     train_index, test_index = stratified_split(labels)
     return DigitDataset(name, seed, size, sources, labels, train_index, test_index)

@@ -4,7 +4,7 @@ import functools
 
 import numpy as np
 
-from . import _geometry
+from . import _checks, _geometry
 from ._optional import require_sklearn_datasets
 
 __all__ = ["load_digits"]
@@ -14,17 +14,10 @@ __all__ = ["load_digits"]
 def _upscaled(size, box):
     raw = require_sklearn_datasets().load_digits()
     small = (np.asarray(raw.images, dtype=np.float32) / 16.0)[:, None]  # (N, 1, 8, 8)
-    # The 8x8 picture spans the central box x box pixels of the output: an
-    # output pixel at pixel offset d from the centre reads the 8x8 image at
-    # offset d * 8 / box from its centre.
-    n = small.shape[0]
-    scale = np.full(n, 8.0 / box)
-    input_from_output = (
-        _geometry.translation(np.tile(_geometry.centre((8, 8)), (n, 1)))
-        @ _geometry.rotation_scale(np.zeros(n), scale)
-        @ _geometry.translation(np.tile(-_geometry.centre((size, size)), (n, 1)))
-    )
-    images = _geometry.affine_warp(small, input_from_output, (size, size), mode="bicubic")
+    # The 8x8 picture spans the central box x box pixels of the output: it is
+    # scaled by box / 8 about the centres.
+    stretch = _geometry.about_centre((8, 8), (size, size), scale=box / 8.0).inverse
+    images = _geometry.warp_pixels(small, [stretch] * len(small), (size, size), mode="bicubic")
     images = np.clip(images, 0.0, 1.0)
     images.setflags(write=False)
     labels = np.asarray(raw.target, dtype=np.int64)
@@ -44,9 +37,9 @@ def load_digits(size=28, box=20):
     Parameters
     ----------
     size : int, optional
-        Side of the output images in pixels.
+        Side of the output images in pixels (``>= 1``).
     box : int, optional
-        Side of the square the 8x8 digit is stretched over.
+        Side of the square the 8x8 digit is stretched over (``1 <= box <= size``).
 
     Returns
     -------
@@ -57,6 +50,8 @@ def load_digits(size=28, box=20):
 
     Raises
     ------
+    ValueError
+        If ``size`` or ``box`` is not a positive int, or ``box > size``.
     ImportError
         If scikit-learn is not installed.
 
@@ -69,9 +64,9 @@ def load_digits(size=28, box=20):
     >>> bool(images.min() >= 0.0 and images.max() <= 1.0)
     True
     """
-    size = int(size)
-    box = int(box)
-    if not 1 <= box <= size:
+    size = _checks.count("size", size, 1)
+    box = _checks.count("box", box, 1)
+    if box > size:
         raise ValueError(f"box must be between 1 and size ({size}), got {box}")
     images, labels = _upscaled(size, box)
     return images.copy(), labels.copy()

@@ -2,61 +2,39 @@
 
 Each function takes a batch of images ``(N, C, H, W)`` (float32 or float64,
 values usually in ``[0, 1]``) and a random generator, draws one random
-transformation per image, and warps the whole batch with one call into
-warpkit.  Distances are in pixels of the input images; the defaults are the
-paper's values for 28x28 MNIST digits (Jaderberg et al., 2015, section 4.1):
+transformation per image, and warps the whole batch with one fused warp
+(:func:`warpkit.warp_affine`, :func:`warpkit.warp_perspective` or
+:func:`warpkit.warp_tps`).  Distances are in pixels of the input images; the
+defaults are the paper's values for 28x28 MNIST digits (Jaderberg et al.,
+2015, section 4.1):
 
 * **R** -- rotation by an angle drawn from ``[-90, 90]`` degrees;
 * **RTS** -- rotation in ``[-45, 45]`` degrees, scale in ``[0.7, 1.2]``,
   placed at a random position of a 42x42 canvas;
 * **P** -- scale in ``[0.75, 1]``, then each corner moved by a normal of
-  sigma 5 px: a projective warp;
+  sigma 5 px: a perspective warp;
 * **E** -- scale in ``[0.75, 1]``, then a thin-plate spline whose 16 control
   points (a 4x4 grid) are moved by a normal of sigma 1.5 px;
 * **cluttered** -- the digit at a random place of a 60x60 canvas, with six
   random 6x6 fragments of other digits as clutter.
 
-Warps read outside the input as 0 (``padding_mode="zeros"``) and are bilinear.
+Rotations follow :class:`warpkit.AffineTransform`: a positive angle turns the
+content from the x axis towards the y axis, which is *clockwise* on screen
+(y points down).  Warps read outside the input as 0
+(``padding_mode="zeros"``) and are bilinear.
 """
 
 import numpy as np
 
 import warpkit
 
-from . import _geometry
-from ._geometry import as_rng
+from .. import coords
+from ..transforms import AffineTransform
+from .._validate import check_nonnegative_number
+from . import _checks, _geometry
+from ._checks import as_rng
 
 __all__ = ["distort_r", "distort_rts", "distort_p", "distort_e", "distort_cluttered"]
-
-
-def _check_images(images):
-    dtype = np.asarray(images).dtype
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"images must be a float32 or float64 array, got dtype {dtype}")
-    images = np.asarray(images)
-    if images.ndim != 4:
-        raise ValueError(f"images must be 4-dimensional (N, C, H, W), got shape {images.shape}")
-    return images
-
-
-def _check_range(name, value):
-    low, high = (float(v) for v in value)
-    if not 0 < low <= high:
-        raise ValueError(f"{name} must be a (low, high) pair with 0 < low <= high, got {value!r}")
-    return low, high
-
-
-def _centred(matrices, input_size, output_size, offsets=None):
-    """``T(c_in) @ matrices @ T(-c_out - offsets)``: act about the image centres."""
-    n = len(matrices)
-    out_centre = np.tile(_geometry.centre(output_size), (n, 1))
-    if offsets is not None:
-        out_centre = out_centre + offsets
-    return (
-        _geometry.translation(np.tile(_geometry.centre(input_size), (n, 1)))
-        @ matrices
-        @ _geometry.translation(-out_centre)
-    )
 
 
 def distort_r(images, rng, max_angle=90.0):
@@ -69,12 +47,21 @@ def distort_r(images, rng, max_angle=90.0):
     rng : numpy.random.Generator or int
         Source of randomness (an int seeds a new generator).
     max_angle : float, optional
-        Angles are drawn uniformly from ``[-max_angle, max_angle]`` degrees.
+        Angles are drawn uniformly from ``[-max_angle, max_angle]`` degrees
+        (finite, ``>= 0``).  An angle ``a`` turns the content about the
+        centre as ``AffineTransform(rotation=np.deg2rad(a))`` turns points:
+        positive from the x axis towards the y axis, clockwise on screen.
 
     Returns
     -------
     ndarray, shape (N, C, H, W)
         The rotated images, in the dtype of ``images``.
+
+    Raises
+    ------
+    ValueError
+        If ``max_angle`` is negative, infinite or NaN, or ``images`` is not
+        (N, C, H, W).
 
     Examples
     --------
@@ -84,14 +71,13 @@ def distort_r(images, rng, max_angle=90.0):
     >>> distort_r(images, np.random.default_rng(0)).shape
     (5, 1, 28, 28)
     """
-    images = _check_images(images)
+    images = _checks.images("images", images)
     rng = as_rng(rng)
-    n = images.shape[0]
+    max_angle = check_nonnegative_number("max_angle", max_angle)
     size = images.shape[2:]
-    angles = rng.uniform(-max_angle, max_angle, size=n)
-    # The content turns by +angle, so an output pixel reads the input at -angle.
-    matrices = _geometry.rotation_scale(-angles, np.ones(n))
-    return _geometry.affine_warp(images, _centred(matrices, size, size), size)
+    angles = np.deg2rad(rng.uniform(-max_angle, max_angle, size=images.shape[0]))
+    moves = [_geometry.about_centre(size, size, rotation=angle) for angle in angles]
+    return _geometry.warp_pixels(images, [move.inverse for move in moves], size)
 
 
 def distort_rts(images, rng, max_angle=45.0, scale=(0.7, 1.2), canvas=42):
@@ -99,94 +85,112 @@ def distort_rts(images, rng, max_angle=45.0, scale=(0.7, 1.2), canvas=42):
 
     Parameters
     ----------
-    images : ndarray, shape (N, C, H, W), float32 or float64
-        The images.
-    rng : numpy.random.Generator or int
-        Source of randomness.
-    max_angle : float, optional
-        Rotation drawn uniformly from ``[-max_angle, max_angle]`` degrees.
+    images, rng, max_angle
+        As for :func:`distort_r` (here ``max_angle`` defaults to 45).
     scale : (float, float), optional
-        Scale factor drawn uniformly from this range.
+        Scale factor drawn uniformly from this range (``0 < low <= high``).
     canvas : int or (int, int), optional
         Output size.  The scaled ``H x W`` frame is placed uniformly at random
         so that it stays inside the canvas (centred when it does not fit).
 
     Returns
     -------
-    ndarray, shape (N, C, canvas, canvas)
-        The distorted images, in the dtype of ``images``.
+    ndarray, shape (N, C, canvas_height, canvas_width)
+        The images on the canvas, in the dtype of ``images``.
+
+    Raises
+    ------
+    ValueError
+        For a ``max_angle`` as in :func:`distort_r`, a ``scale`` that is not a
+        finite ``(low, high)`` pair with ``0 < low <= high``, or a ``canvas``
+        that is not positive.
 
     Examples
     --------
+    An int seeds a new generator; float64 images stay float64:
+
     >>> import numpy as np
     >>> from warpkit.data import distort_rts
-    >>> images = np.zeros((5, 1, 28, 28), dtype=np.float32)
-    >>> distort_rts(images, np.random.default_rng(0), canvas=42).shape
-    (5, 1, 42, 42)
+    >>> out = distort_rts(np.zeros((5, 1, 28, 28)), 0, canvas=(42, 50))
+    >>> out.shape, out.dtype
+    ((5, 1, 42, 50), dtype('float64'))
     """
-    images = _check_images(images)
+    images = _checks.images("images", images)
     rng = as_rng(rng)
-    low, high = _check_range("scale", scale)
-    out_size = _geometry.as_size("canvas", canvas)
+    max_angle = check_nonnegative_number("max_angle", max_angle)
+    low, high = _checks.scale_range("scale", scale)
+    out_size = _checks.as_size("canvas", canvas)
     n = images.shape[0]
     height, width = images.shape[2:]
-    angles = rng.uniform(-max_angle, max_angle, size=n)
+    angles = np.deg2rad(rng.uniform(-max_angle, max_angle, size=n))
     scales = rng.uniform(low, high, size=n)
     room_x = np.maximum(out_size[1] - scales * width, 0.0) / 2.0
     room_y = np.maximum(out_size[0] - scales * height, 0.0) / 2.0
     offsets = np.stack([room_x, room_y], axis=1) * rng.uniform(-1.0, 1.0, size=(n, 2))
-    matrices = _geometry.rotation_scale(-angles, 1.0 / scales)
-    input_from_output = _centred(matrices, (height, width), out_size, offsets)
-    return _geometry.affine_warp(images, input_from_output, out_size)
+    moves = [
+        _geometry.about_centre((height, width), out_size, scale, angle, offset)
+        for scale, angle, offset in zip(scales, angles, offsets)
+    ]
+    return _geometry.warp_pixels(images, [move.inverse for move in moves], out_size)
 
 
 def distort_p(images, rng, scale=(0.75, 1.0), sigma=5.0):
-    """Scale every image, then move its four corners at random: a projective warp (**P**).
+    """Scale every image, then move its four corners at random: a perspective warp (**P**).
 
     Parameters
     ----------
-    images : ndarray, shape (N, C, H, W), float32 or float64
-        The images.
-    rng : numpy.random.Generator or int
-        Source of randomness.
+    images, rng
+        As for :func:`distort_r`.
     scale : (float, float), optional
-        Scale about the centre, drawn uniformly from this range.
+        Scale about the centre, drawn uniformly from this range (``0 < low <= high``).
     sigma : float, optional
-        Standard deviation, in pixels, of the normal that moves each corner of
-        the scaled frame (each coordinate independently).  Draws that would
-        fold the frame (a non-convex quadrilateral, which no projective map
-        reaches) are redrawn.
+        Standard deviation, in pixels (finite, ``>= 0``), of the normal that
+        moves each corner of the scaled frame (each coordinate
+        independently).  Draws that would fold the frame (a non-convex
+        quadrilateral, which no perspective map reaches) are redrawn.
 
     Returns
     -------
     ndarray, shape (N, C, H, W)
-        The distorted images, in the dtype of ``images``.
+        In the dtype of ``images``.
+
+    Raises
+    ------
+    ValueError
+        For a ``scale`` as in :func:`distort_rts`, or a ``sigma`` that is
+        negative, infinite or NaN.
 
     Examples
     --------
+    With ``sigma=0`` only the scale acts: a white frame shrinks to a centred
+    square with a black border.
+
     >>> import numpy as np
     >>> from warpkit.data import distort_p
-    >>> images = np.zeros((5, 1, 28, 28), dtype=np.float32)
-    >>> distort_p(images, np.random.default_rng(0)).shape
-    (5, 1, 28, 28)
+    >>> out = distort_p(np.ones((1, 1, 8, 8)), 0, scale=(0.5, 0.5), sigma=0.0)
+    >>> out[0, 0].round(1)
+    array([[0., 0., 0., 0., 0., 0., 0., 0.],
+           [0., 0., 0., 0., 0., 0., 0., 0.],
+           [0., 0., 1., 1., 1., 1., 0., 0.],
+           [0., 0., 1., 1., 1., 1., 0., 0.],
+           [0., 0., 1., 1., 1., 1., 0., 0.],
+           [0., 0., 1., 1., 1., 1., 0., 0.],
+           [0., 0., 0., 0., 0., 0., 0., 0.],
+           [0., 0., 0., 0., 0., 0., 0., 0.]])
     """
-    images = _check_images(images)
+    images = _checks.images("images", images)
     rng = as_rng(rng)
-    low, high = _check_range("scale", scale)
-    n, c = images.shape[:2]
+    low, high = _checks.scale_range("scale", scale)
+    sigma = check_nonnegative_number("sigma", sigma)
     size = images.shape[2:]
-    scales = rng.uniform(low, high, size=n)
-    corners = _geometry.frame_corners(size)[None]  # (1, 4, 2)
+    scales = rng.uniform(low, high, size=images.shape[0])
+    corners = _geometry.frame_corners(size)
     centre = _geometry.centre(size)
     moved = centre + scales[:, None, None] * (corners - centre)
     moved = moved + _convex_jitter(rng, sigma, moved)
     # Output pixels at the moved corners read the input at its corners.
-    input_from_output = _geometry.homographies_from_points(
-        moved, np.broadcast_to(corners, moved.shape)
-    )
-    homography = _geometry.normalized_matrices(input_from_output, size, size)
-    grid = warpkit.perspective_grid(homography.astype(images.dtype), (n, c) + tuple(size))
-    return warpkit.grid_sample(images, grid, padding_mode="zeros")
+    maps = [_geometry.homography(quad, corners) for quad in moved]
+    return _geometry.warp_pixels(images, maps, size)
 
 
 def _is_convex(quads):
@@ -217,50 +221,53 @@ def distort_e(images, rng, scale=(0.75, 1.0), sigma=1.5, grid_size=4):
 
     Parameters
     ----------
-    images : ndarray, shape (N, C, H, W), float32 or float64
-        The images.
-    rng : numpy.random.Generator or int
-        Source of randomness.
-    scale : (float, float), optional
-        Scale about the centre, drawn uniformly from this range.
+    images, rng, scale
+        As for :func:`distort_p`.
     sigma : float, optional
-        Standard deviation, in pixels, of the normal that moves each control
-        point (each coordinate independently).
+        Standard deviation, in pixels (finite, ``>= 0``), of the normal that
+        moves each control point (each coordinate independently).
     grid_size : int, optional
-        The spline has ``grid_size ** 2`` control points on a regular grid
-        spanning the image (:func:`warpkit.control_point_grid`).
+        The spline has ``grid_size ** 2`` control points (``grid_size >= 2``)
+        on a regular grid spanning the image (:func:`warpkit.control_point_grid`).
 
     Returns
     -------
-    ndarray, shape (N, C, H, W)
-        The distorted images, in the dtype of ``images``.
+    ndarray
+        As for :func:`distort_p`.
+
+    Raises
+    ------
+    ValueError
+        As for :func:`distort_p`, or if ``grid_size < 2``.
 
     Examples
     --------
+    The same generator state gives the same bend:
+
     >>> import numpy as np
     >>> from warpkit.data import distort_e
-    >>> images = np.zeros((5, 1, 28, 28), dtype=np.float32)
-    >>> distort_e(images, np.random.default_rng(0)).shape
-    (5, 1, 28, 28)
+    >>> digits = np.random.default_rng(1).random((3, 1, 28, 28), dtype=np.float32)
+    >>> first, again = (distort_e(digits, np.random.default_rng(7)) for _ in range(2))
+    >>> first.dtype, bool(np.array_equal(first, again))
+    (dtype('float32'), True)
     """
-    images = _check_images(images)
+    images = _checks.images("images", images)
     rng = as_rng(rng)
-    low, high = _check_range("scale", scale)
-    n, c, height, width = images.shape
+    low, high = _checks.scale_range("scale", scale)
+    sigma = check_nonnegative_number("sigma", sigma)
+    grid_size = _checks.count("grid_size", grid_size, 2)
+    n = images.shape[0]
+    size = images.shape[2:]
     scales = rng.uniform(low, high, size=n)
-    control = np.asarray(
-        warpkit.control_point_grid(int(grid_size) ** 2), dtype=np.float64
-    )  # (K, 2)
-    k = control.shape[0]
-    # sigma pixels in normalized units (align_corners=False): 2 * sigma / size.
-    jitter = rng.normal(0.0, sigma, size=(n, k, 2)) * np.array([2.0 / width, 2.0 / height])
-    # Output control points read the input at the jittered points, shrunk by 1 / scale
-    # about the centre (the normalized origin).
-    targets = (control[None] + jitter) / scales[:, None, None]
-    grid = warpkit.tps_grid(
-        control.astype(images.dtype), targets.astype(images.dtype), (n, c, height, width)
-    )
-    return warpkit.grid_sample(images, grid, padding_mode="zeros")
+    controls = warpkit.control_point_grid(grid_size ** 2)  # normalized output points (K, 2)
+    pixels = coords.pixel_from_normalized(controls, size)
+    jitter = rng.normal(0.0, sigma, size=(n,) + controls.shape)
+    # Output control points read the input at the jittered points, shrunk by
+    # 1 / scale about the centre.
+    centre = _geometry.centre(size)
+    targets = centre + (pixels + jitter - centre) / scales[:, None, None]
+    targets = coords.normalized_from_pixel(targets, size)
+    return warpkit.warp_tps(images, controls, targets, size=size)
 
 
 def distort_cluttered(images, rng, canvas=60, fragments=6, fragment_size=6, sources=None):
@@ -276,46 +283,55 @@ def distort_cluttered(images, rng, canvas=60, fragments=6, fragment_size=6, sour
     ----------
     images : ndarray, shape (N, C, H, W), float32 or float64
         The images (dark background, values >= 0).
-    rng : numpy.random.Generator or int
-        Source of randomness.
+    rng
+        As for :func:`distort_r`.
     canvas : int or (int, int), optional
         Output size; at least the image size.
     fragments : int, optional
-        Number of clutter fragments per image.
+        Number of clutter fragments per image (``>= 0``).
     fragment_size : int, optional
-        Side of the square fragments, in pixels; at most the image size.
+        Side of the square fragments, in pixels; between 1 and the image size.
     sources : ndarray, shape (M, C, H, W), optional
-        Images the fragments are cut from.  By default ``images`` themselves,
-        never the image being cluttered (keep train and test sources apart).
+        Images the fragments are cut from (``M >= 1``).  By default ``images``
+        themselves, never the image being cluttered (keep train and test
+        sources apart).
 
     Returns
     -------
-    ndarray, shape (N, C, canvas, canvas)
-        The cluttered images, in the dtype of ``images``.
+    ndarray, shape (N, C, canvas_height, canvas_width)
+        The cluttered canvases (the dtype of ``images``).
+
+    Raises
+    ------
+    ValueError
+        If ``canvas`` is smaller than the images, ``fragments`` is negative,
+        ``fragment_size`` is out of range, or ``sources`` does not match.
 
     Examples
     --------
+    Every canvas holds the whole digit plus clutter (values stay in ``[0, 1]``):
+
     >>> import numpy as np
     >>> from warpkit.data import distort_cluttered
-    >>> images = np.ones((5, 1, 28, 28), dtype=np.float32)
-    >>> distort_cluttered(images, np.random.default_rng(0), canvas=60).shape
-    (5, 1, 60, 60)
+    >>> digits = np.ones((5, 1, 28, 28), dtype=np.float32)
+    >>> out = distort_cluttered(digits, np.random.default_rng(0), canvas=60)
+    >>> out.shape, bool((out.sum(axis=(1, 2, 3)) >= 28 * 28 - 1e-3).all()), float(out.max())
+    ((5, 1, 60, 60), True, 1.0)
     """
-    images = _check_images(images)
+    images = _checks.images("images", images)
     rng = as_rng(rng)
-    out_size = _geometry.as_size("canvas", canvas)
+    out_size = _checks.as_size("canvas", canvas)
     n, c, height, width = images.shape
     if out_size[0] < height or out_size[1] < width:
         raise ValueError(
             f"canvas must be at least the image size {(height, width)}, got {canvas!r}"
         )
-    fragments = int(fragments)
-    fragment_size = int(fragment_size)
-    if fragments < 0:
-        raise ValueError(f"fragments must be >= 0, got {fragments}")
-    if not 1 <= fragment_size <= min(height, width):
+    fragments = _checks.count("fragments", fragments, 0)
+    fragment_size = _checks.count("fragment_size", fragment_size, 1)
+    if fragment_size > min(height, width):
         raise ValueError(
-            f"fragment_size must be between 1 and the image size {min(height, width)}, got {fragment_size}"
+            f"fragment_size must be between 1 and the image size {min(height, width)}, "
+            f"got {fragment_size}"
         )
     if sources is None:
         if n < 2 and fragments:
@@ -323,26 +339,24 @@ def distort_cluttered(images, rng, canvas=60, fragments=6, fragment_size=6, sour
         sources = images
         own = True
     else:
-        sources = _check_images(sources)
+        sources = _checks.images("sources", sources)
         if sources.shape[1:] != images.shape[1:] or len(sources) == 0:
             raise ValueError(
                 f"sources must have shape (M, {c}, {height}, {width}) with M >= 1, got {sources.shape}"
             )
         own = False
 
-    # The digit: a random translation that keeps the whole frame inside the canvas.
-    offsets = np.stack(
+    # The digit: a random translation that keeps the whole frame inside the canvas;
+    # ``corners`` is where the input's top-left corner lands, in output pixels.
+    corners = np.stack(
         [
             rng.uniform(0.0, out_size[1] - width, size=n),
             rng.uniform(0.0, out_size[0] - height, size=n),
         ],
         axis=1,
     )
-    corner_to_centre = offsets + _geometry.centre((height, width)) - _geometry.centre(out_size)
-    eye = np.tile(np.eye(3), (n, 1, 1))
-    result = _geometry.affine_warp(
-        images, _centred(eye, (height, width), out_size, corner_to_centre), out_size
-    )
+    shifts = [AffineTransform(translation=-corner) for corner in corners]
+    result = _geometry.warp_pixels(images, shifts, out_size)
     if fragments == 0 or n == 0:
         return result
 

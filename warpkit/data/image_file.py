@@ -8,9 +8,8 @@ import numpy as np
 import warpkit
 
 from .. import _validate
-from ..coords import base_grid
-from ..grids import NO_SOURCE
-from . import _geometry
+from ..transforms import AffineTransform, PerspectiveTransform
+from . import _checks, _geometry
 from ._files import open_image
 from ._optional import require_pil_image
 
@@ -26,6 +25,9 @@ WIDE_MODES = {
     "I": np.int32,
     "F": np.float32,
 }
+#: The settings that leave the image as it is (the defaults of :func:`warp_image_file`).
+IDENTITY = {"rotate": 0.0, "scale": 1.0, "shear": 0.0, "translate": (0.0, 0.0),
+            "perspective": 0.0, "tps_jitter": 0.0}
 
 
 def _real(name, value):
@@ -65,31 +67,54 @@ def _to_image(pixels, dtype, image_module):
 
 
 def _input_from_output(size, rotate, scale, shear, translate, perspective, rng):
-    """Pixel homography (3, 3) taking output pixels to input pixels."""
+    """The pixel ``input_from_output`` map, a :class:`~warpkit.PerspectiveTransform`."""
     height, width = size
+    # Forward map, about the centre: scale, shear along x, rotate (the sign of
+    # AffineTransform: clockwise on screen), translate.
     centre = _geometry.centre(size)
-    # Forward map: about the centre, scale, then shear along x, then rotate
-    # (positive = counter-clockwise on screen, with y pointing down), then translate.
-    angle = np.deg2rad(rotate)
-    rotation = np.array(
-        [[np.cos(angle), np.sin(angle), 0.0], [-np.sin(angle), np.cos(angle), 0.0], [0, 0, 1]]
-    )
-    shearing = np.array([[1.0, np.tan(np.deg2rad(shear)), 0.0], [0.0, 1.0, 0.0], [0, 0, 1]])
-    scaling = np.diag([scale, scale, 1.0])
-    shift = np.array([translate[0] * width, translate[1] * height])
-    forward = (
-        _geometry.translation([centre + shift])[0]
-        @ rotation
-        @ shearing
-        @ scaling
-        @ _geometry.translation([-centre])[0]
-    )
+    placed = AffineTransform(scale=scale, shear=np.deg2rad(shear), rotation=np.deg2rad(rotate),
+                             translation=centre + np.array(translate) * (width, height))
+    forward = PerspectiveTransform((placed @ AffineTransform(translation=-centre)).params)
     if perspective == 0.0:
-        return np.linalg.inv(forward)
+        return forward.inverse
     corners = _geometry.frame_corners(size)
-    moved = corners @ forward[:2, :2].T + forward[:2, 2]
+    moved = forward(corners)
     moved = moved + rng.uniform(-perspective, perspective, size=(4, 2)) * np.array([width, height])
-    return _geometry.homographies_from_points(moved[None], corners[None])[0]
+    return _geometry.homography(moved, corners)
+
+
+def _warp(pixels, input_from_output, tps_jitter, rng, mode, padding_mode):
+    """Warp ``pixels`` (C, H, W) by the pixel map, then the random spline, in one fused warp.
+
+    Also returns whether any output pixel centre reads from inside the input
+    (its sampling point lies in the input's extent).
+    """
+    size = pixels.shape[1:]
+    homography = input_from_output.to_normalized(size)[None]
+    options = {"mode": mode, "padding_mode": padding_mode}
+    if tps_jitter == 0.0:
+        grid = warpkit.perspective_grid(homography, size)
+        warped = warpkit.warp_perspective(pixels[None], homography, **options)
+    else:
+        # The spline through the jittered control points, carried by the map: exact
+        # when the map is affine, its interpolation at the control points otherwise.
+        controls = warpkit.control_point_grid(16)
+        jittered = controls + rng.normal(0.0, 2.0 * tps_jitter, size=controls.shape)
+        targets = PerspectiveTransform(homography[0])(jittered)[None]
+        grid = warpkit.tps_grid(controls, targets, size)
+        warped = warpkit.warp_tps(pixels[None], controls, targets, **options)
+    reads_inside = bool(np.any(np.all(np.abs(grid) <= 1.0, axis=-1)))
+    return warped[0], reads_inside
+
+
+def _outside_error(settings):
+    """The ValueError, naming the non-identity ``settings``, for a warp that reads nothing."""
+    named = " and ".join(f"{name}={value!r}" for name, value in settings.items()
+                         if value != IDENTITY[name]) or "the warp"
+    return ValueError(
+        f"with {named}, no output pixel reads from inside the input image (the output "
+        f"would show only padding)"
+    )
 
 
 def warp_image_file(
@@ -123,7 +148,9 @@ def warp_image_file(
     dst : str or os.PathLike
         File to write; its extension picks the format.
     rotate : float, optional
-        Rotation in degrees, counter-clockwise as seen on screen.
+        Rotation in degrees with the sign of :class:`warpkit.AffineTransform`:
+        positive turns the x axis towards the y axis, *clockwise* on screen
+        (``rotate=90`` gives ``numpy.rot90(pixels, -1)``).
     scale : float, optional
         Zoom factor (> 0): 2 doubles the content's size.
     shear : float, optional
@@ -139,9 +166,13 @@ def warp_image_file(
     tps_jitter : float, optional
         Random elastic bend (>= 0): a thin-plate spline on a 4x4 grid of
         control points, each moved by a normal with standard deviation
-        ``tps_jitter`` times the image size.  0 disables it.
+        ``tps_jitter`` times the image size.  0 disables it.  The whole
+        warp is then one spline, through the images of the jittered control
+        points under the map above: exact when ``perspective`` is 0, an
+        interpolation of the perspective map at the control points
+        otherwise.
     seed : int, optional
-        Seed of the random perspective and spline jitters.
+        Seed (``>= 0``) of the random perspective and spline jitters.
     mode : {"bilinear", "nearest", "bicubic"}, optional
         Interpolation (keyword only).
     padding_mode : {"zeros", "border", "reflection"}, optional
@@ -157,8 +188,10 @@ def warp_image_file(
     FileNotFoundError
         If ``src`` does not exist.
     ValueError
-        If ``src`` cannot be read as an image, ``dst`` cannot be written, or
-        a parameter is out of range.
+        If ``src`` cannot be read as an image, ``dst`` cannot be written, a
+        parameter is out of range, or the warp moves the whole image out of
+        the frame: no output pixel centre reads from inside the input (then
+        nothing is written).
     ImportError
         If Pillow is not installed.
 
@@ -171,7 +204,7 @@ def warp_image_file(
     >>> folder = tempfile.mkdtemp()
     >>> src, dst = os.path.join(folder, "in.png"), os.path.join(folder, "out.png")
     >>> Image.fromarray(np.eye(16, dtype=np.uint8) * 255).save(src)
-    >>> warp_image_file(src, dst, rotate=90.0).shape
+    >>> warp_image_file(src, dst, rotate=90.0).shape  # clockwise
     (1, 16, 16)
     >>> with Image.open(dst) as written:
     ...     written.size, written.mode
@@ -198,32 +231,21 @@ def warp_image_file(
     _validate.padding_code(padding_mode)
     dst = os.fspath(dst)
 
+    rng = np.random.default_rng(_checks.count("seed", seed, 0))
+
     image = open_image(src)
     pixels, out_dtype = _read_pixels(image)
-    channels, height, width = pixels.shape
-    rng = np.random.default_rng(seed)
+    height, width = pixels.shape[1:]
 
     pixel_map = _input_from_output(
         (height, width), rotate, scale, shear, translate, perspective, rng
     )
-    homography = _geometry.normalized_matrices(pixel_map[None], (height, width), (height, width))[0]
-    if tps_jitter > 0.0:
-        control = np.asarray(warpkit.control_point_grid(16), dtype=np.float64)
-        targets = control + rng.normal(0.0, 2.0 * tps_jitter, size=control.shape)
-        points = warpkit.tps_grid(control, targets[None], (1, 1, height, width))[0]
-    else:
-        points = base_grid(height, width, dtype=np.float64)[..., :2]
-    mapped = points @ homography[:2, :2].T + homography[:2, 2]
-    weight = points @ homography[2, :2] + homography[2, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        grid = mapped / weight[..., None]
-    # Points the projective map sends to infinity or behind the camera read the
-    # padding, as in warpkit.perspective_grid.
-    grid[~(weight > 0)] = NO_SOURCE
     dtype = np.float32 if out_dtype is np.uint8 else np.float64
-    warped = warpkit.grid_sample(
-        pixels[None].astype(dtype), grid[None].astype(dtype), mode=mode, padding_mode=padding_mode
-    )[0]
+    warped, reads_inside = _warp(pixels.astype(dtype), pixel_map, tps_jitter, rng, mode,
+                                 padding_mode)
+    if not reads_inside:
+        raise _outside_error(dict(rotate=rotate, scale=scale, shear=shear, translate=translate,
+                                  perspective=perspective, tps_jitter=tps_jitter))
 
     result = _to_image(warped, out_dtype, require_pil_image())
     try:

@@ -15,7 +15,7 @@ import zipfile
 import numpy as np
 
 from ._files import existing_path, open_image
-from ._geometry import as_size
+from ._checks import as_size
 from ._optional import require_pil_image
 from .datasets import ImageDataset
 
@@ -284,13 +284,14 @@ def load_gtsrb(path, image_size=(32, 32)):
     >>> import os, tempfile
     >>> from PIL import Image
     >>> from warpkit.data import load_gtsrb
-    >>> folder = os.path.join(tempfile.mkdtemp(), "00014")
+    >>> root = tempfile.mkdtemp()
+    >>> folder = os.path.join(root, "00014")  # one folder per class
     >>> os.mkdir(folder)
     >>> Image.new("RGB", (40, 30), (255, 0, 0)).save(os.path.join(folder, "a.ppm"))
     >>> with open(os.path.join(folder, "GT-00014.csv"), "w") as f:
     ...     _ = f.write("Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId\\n")
     ...     _ = f.write("a.ppm;40;30;5;5;34;24;14\\n")
-    >>> images, labels = load_gtsrb(os.path.dirname(folder), image_size=16)
+    >>> images, labels = load_gtsrb(root, image_size=16)
     >>> images.shape, labels
     ((1, 3, 16, 16), array([14]))
     """

@@ -21,7 +21,7 @@ Coordinates
 Parameters and their gradient accumulators (``acc``, float64, one per
 sample, added to in place)
     * affine: ``theta[n]`` (2, 3); ``acc`` (6,) holds d/dtheta row-major.
-    * projective: ``hom[n]`` (3, 3); ``acc`` (9,) holds d/dH row-major.
+    * perspective: ``hom[n]`` (3, 3); ``acc`` (9,) holds d/dH row-major.
       Pixels with ``w <= 0`` or NaN ``w`` read the coordinate ``NO_SOURCE``
       on both axes (the rule of :func:`warpkit.perspective_grid`) and add no
       parameter gradient.
@@ -33,7 +33,9 @@ sample, added to in place)
 
 import math
 
-#: Coordinate of pixels without a source point (see warpkit.grids.NO_SOURCE).
+#: Coordinate of pixels without a source point: far outside any image, so it
+#: reads the padding value, with zero gradient (the one definition; the grid
+#: generators import it).
 NO_SOURCE = -1.0e30
 
 
@@ -80,10 +82,10 @@ def build(jit, pixel_math, inline_jit=None):
         acc[4] += dgy * y
         acc[5] += dgy
 
-    # ----------------------------------------------------------- projective
+    # ---------------------------------------------------------- perspective
 
     @jit
-    def projective_point(hom, n, x, y):
+    def perspective_point(hom, n, x, y):
         """Input coordinate ``(u / w, v / w)`` and ``w``; ``NO_SOURCE`` where ``w <= 0``."""
         u = hom[n, 0, 0] * x + hom[n, 0, 1] * y + hom[n, 0, 2]
         v = hom[n, 1, 0] * x + hom[n, 1, 1] * y + hom[n, 1, 2]
@@ -93,7 +95,7 @@ def build(jit, pixel_math, inline_jit=None):
         return NO_SOURCE, NO_SOURCE, w
 
     @jit
-    def projective_accumulate(acc, x, y, w, gx, gy, dgx, dgy):
+    def perspective_accumulate(acc, x, y, w, gx, gy, dgx, dgy):
         """Add the H gradient of one pixel with coordinate ``(gx, gy) = (u/w, v/w)``."""
         if not w > 0.0:
             return
@@ -249,19 +251,19 @@ def build(jit, pixel_math, inline_jit=None):
         affine_accumulate(acc, x, y, dgx, dgy)
 
     @inline_jit
-    def projective_pixel(inp, hom, n, h, w, x, y, mode, padding_mode, align_corners, out):
+    def perspective_pixel(inp, hom, n, h, w, x, y, mode, padding_mode, align_corners, out):
         """Write ``out[n, :, h, w]`` for the homography ``hom[n]``."""
-        gx, gy, _ = projective_point(hom, n, x, y)
+        gx, gy, _ = perspective_point(hom, n, x, y)
         sample_pixel(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w)
 
     @inline_jit
-    def projective_backward_pixel(inp, hom, grad_out, n, h, w, x, y, mode, padding_mode,
+    def perspective_backward_pixel(inp, hom, grad_out, n, h, w, x, y, mode, padding_mode,
                                   align_corners, grad_inp, scale, acc):
         """Scatter the input gradient of one pixel and add its H gradient to ``acc``."""
-        gx, gy, wh = projective_point(hom, n, x, y)
+        gx, gy, wh = perspective_point(hom, n, x, y)
         dgx, dgy = backward_pixel(inp, grad_out, n, h, w, gx, gy, mode, padding_mode,
                                   align_corners, grad_inp, scale)
-        projective_accumulate(acc, x, y, wh, gx, gy, dgx, dgy)
+        perspective_accumulate(acc, x, y, wh, gx, gy, dgx, dgy)
 
     @inline_jit
     def spline_pixel(inp, coef, centres, n, cn, h, w, x, y, mode, padding_mode,
@@ -283,8 +285,8 @@ def build(jit, pixel_math, inline_jit=None):
     return SimpleNamespace(
         affine_point=affine_point,
         affine_accumulate=affine_accumulate,
-        projective_point=projective_point,
-        projective_accumulate=projective_accumulate,
+        perspective_point=perspective_point,
+        perspective_accumulate=perspective_accumulate,
         spline_point=spline_point,
         spline_accumulate=spline_accumulate,
         spline_point_basis=spline_point_basis,
@@ -293,8 +295,8 @@ def build(jit, pixel_math, inline_jit=None):
         spline_accumulate_basis=spline_accumulate_basis,
         affine_pixel=affine_pixel,
         affine_backward_pixel=affine_backward_pixel,
-        projective_pixel=projective_pixel,
-        projective_backward_pixel=projective_backward_pixel,
+        perspective_pixel=perspective_pixel,
+        perspective_backward_pixel=perspective_backward_pixel,
         spline_pixel=spline_pixel,
         spline_backward_pixel=spline_backward_pixel,
     )

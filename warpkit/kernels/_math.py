@@ -16,10 +16,13 @@ Conventions (see :mod:`warpkit.coords`):
 * scalar coordinate and weight arithmetic runs in float64 whatever the array
   dtype; loads and stores use the arrays' own dtype;
 * a NaN grid coordinate is read as ``-1`` (PyTorch's documented rule);
-* an unnormalized coordinate beyond ``±COORD_LIMIT`` pixels (this includes
-  ``±Inf``) is clamped to ``±COORD_LIMIT`` and has zero gradient, so integer
-  conversions can never overflow and every index is bounds-checked: it reads
-  0 with zeros padding and the nearest edge with border or reflection padding.
+* a *far* coordinate -- a grid value of ``±Inf``, or one whose pixel
+  coordinate lies beyond ``±COORD_LIMIT`` -- becomes exactly
+  ``±COORD_LIMIT`` (the sign of the grid value) with zero gradient, so
+  integer conversions can never overflow and every index is bounds-checked.
+  It reads 0 with zeros padding and the nearest edge with border *and*
+  reflection padding (it is not reflected), whatever the axis length; the
+  4x4 taps of a bicubic sample at a far coordinate all read that edge.
 """
 
 import math
@@ -34,8 +37,14 @@ PADDING_ZEROS = 0
 PADDING_BORDER = 1
 PADDING_REFLECTION = 2
 
-#: Unnormalized coordinates are clamped to this many pixels (2**30).
+#: Pixel coordinates beyond this many pixels (2**30) are far (see above).
 COORD_LIMIT = 1073741824.0
+
+#: Finite grid values are clamped to ``±GRID_LIMIT`` (2**32) before they are
+#: unnormalized, which keeps the arithmetic finite and changes nothing: on
+#: every axis whose scale is not 0 (the smallest is 1/2) such a value lands
+#: beyond ``COORD_LIMIT`` pixels either way.
+GRID_LIMIT = 4.0 * COORD_LIMIT
 
 #: The Keys cubic convolution parameter used by PyTorch's bicubic mode.
 CUBIC_A = -0.75
@@ -68,25 +77,20 @@ def build(jit, scatter_add):
 
     @jit
     def unnormalize_safe(coord, size, align_corners):
-        """Pixel coordinate of a grid value, with the NaN and range rules.
+        """Pixel coordinate of a grid value, with the NaN and far-coordinate rules.
 
         Returns ``(x, dx/dcoord)``.
         """
         if coord != coord:
             coord = -1.0
-        scale = unnormalize_scale(size, align_corners)
-        if coord > COORD_LIMIT:  # +Inf too: keeps Inf * 0 out of unnormalize
-            coord = COORD_LIMIT
-            scale = 0.0
-        elif coord < -COORD_LIMIT:
-            coord = -COORD_LIMIT
-            scale = 0.0
+        edge = COORD_LIMIT if coord > 0.0 else -COORD_LIMIT
+        if coord == math.inf or coord == -math.inf:
+            return edge, 0.0
+        coord = min(max(coord, -GRID_LIMIT), GRID_LIMIT)
         x = unnormalize(coord, size, align_corners)
-        if x > COORD_LIMIT:
-            return COORD_LIMIT, 0.0
-        if x < -COORD_LIMIT:
-            return -COORD_LIMIT, 0.0
-        return x, scale
+        if x > COORD_LIMIT or x < -COORD_LIMIT:
+            return edge, 0.0
+        return x, unnormalize_scale(size, align_corners)
 
     @jit
     def pad_coordinate(x, size, padding_mode, align_corners):
@@ -95,9 +99,9 @@ def build(jit, scatter_add):
         Returns ``(x, dx_out/dx_in)``; zeros padding leaves ``x`` unchanged.
         Border clamps into ``[0, size - 1]``; reflection mirrors about the
         edges (``-0.5``, ``size - 0.5``) or, with ``align_corners``, about the
-        corner pixel centres (``0``, ``size - 1``), then clamps.  A coordinate
-        clamped at ``±COORD_LIMIT`` is too far for a meaningful reflection and
-        clamps like border padding.
+        corner pixel centres (``0``, ``size - 1``), then clamps.  A far
+        coordinate (``|x| = COORD_LIMIT``) is not reflected: it clamps like
+        border padding.
         """
         if padding_mode == PADDING_ZEROS:
             return x, 1.0
@@ -145,8 +149,11 @@ def build(jit, scatter_add):
         return int(below)
 
     @jit
-    def tap_index(tap, size, padding_mode, align_corners):
-        """Index read by an integer tap position after padding, or -1 if none."""
+    def tap_index(tap, x, size, padding_mode, align_corners):
+        """Index read by integer tap position ``tap`` of coordinate ``x`` after
+        padding, or -1 if none.  Every tap of a far ``x`` reads where ``x`` does."""
+        if not abs(x) < COORD_LIMIT:
+            tap = x
         x, _ = pad_coordinate(tap, size, padding_mode, align_corners)
         if x >= 0.0 and x < size:
             return int(x)
@@ -246,10 +253,10 @@ def build(jit, scatter_add):
         """The 4 tap indices (``-1`` where a tap reads nothing) and Keys weights."""
         x0 = math.floor(x)
         taps = (
-            tap_index(x0 - 1.0, size, padding_mode, align_corners),
-            tap_index(x0, size, padding_mode, align_corners),
-            tap_index(x0 + 1.0, size, padding_mode, align_corners),
-            tap_index(x0 + 2.0, size, padding_mode, align_corners),
+            tap_index(x0 - 1.0, x, size, padding_mode, align_corners),
+            tap_index(x0, x, size, padding_mode, align_corners),
+            tap_index(x0 + 1.0, x, size, padding_mode, align_corners),
+            tap_index(x0 + 2.0, x, size, padding_mode, align_corners),
         )
         return taps, cubic_coefficients(x - x0), cubic_coefficients_grad(x - x0)
 

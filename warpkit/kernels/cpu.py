@@ -1,8 +1,8 @@
 """CPU kernels of ``grid_sample`` forward and backward.
 
 Each kernel is a serial, GIL-free (``nogil``) loop over a range of
-flattened output rows ``n * H_out + h``; :mod:`warpkit.kernels.chunks` cuts
-the rows into chunks and :mod:`warpkit._threads` runs them, so a batch of
+flattened output rows ``n * H_out + h``; :mod:`warpkit.backends.chunks` cuts
+the rows into chunks and :mod:`warpkit.backends.threads` runs them, so a batch of
 one still uses every core.  Inside a range the kernel walks blocks of up to
 :data:`~warpkit.kernels.taps.BLOCK` output pixels of one sample (a block
 may span several short rows): it locates the block's taps from its grid
@@ -38,10 +38,12 @@ _compiled = {}
 _compiled_lock = threading.Lock()
 
 
-def specialized(factory, spec):
-    """The kernel ``factory(*spec)`` builds, made once per process and spec.
+def specialized(factory, spec, *leading):
+    """The kernel ``factory(*leading, *spec)`` builds, made once per process and key.
 
-    The kernel compiles on its first call (or loads from Numba's disk cache).
+    ``leading`` holds the factory's own compile-time constants (a fused
+    warp's family code).  The kernel compiles on its first call (or loads
+    from Numba's disk cache).
 
     Examples
     --------
@@ -51,13 +53,13 @@ def specialized(factory, spec):
     ...     cpu.grid_sample_forward, spec)
     True
     """
-    key = (factory, tuple(spec))
+    key = (factory, leading, tuple(spec))
     kernel = _compiled.get(key)
     if kernel is None:
         with _compiled_lock:
             kernel = _compiled.get(key)
             if kernel is None:
-                kernel = _compiled[key] = factory(*spec)
+                kernel = _compiled[key] = factory(*leading, *spec)
     return kernel
 
 

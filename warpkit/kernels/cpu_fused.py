@@ -1,8 +1,8 @@
-"""CPU loops of the fused warps (affine, projective, thin-plate spline).
+"""CPU loops of the fused warps (affine, perspective, thin-plate spline).
 
 Like :mod:`warpkit.kernels.cpu`, every kernel is a serial ``nogil`` loop over
 a range ``[row_start, row_end)`` of flattened output rows ``n * H_out + h``,
-run on the thread pool by :mod:`warpkit.warp`.  The affine and projective
+run on the thread pool by :mod:`warpkit.backends.cpu`.  The affine and perspective
 kernels compute each block's coordinates and parameter gradients here and
 sample with the block pipeline of :mod:`warpkit.kernels.cpu`; the spline
 kernels use the per-pixel maths of :mod:`warpkit.kernels._fused_math` on top
@@ -17,6 +17,8 @@ gradients are bit-identical from run to run.
 Every kernel takes the parameters as float64 arrays and the normalized base
 coordinates ``xs`` (W_out,) and ``ys`` (H_out,) as float64.
 """
+
+import collections
 
 import numba
 import numpy as np
@@ -44,7 +46,7 @@ fused_math = _fused_math.build(numba.njit(**CPU_DEVICE_JIT_OPTIONS), pixel_math)
 # one call level less per pixel, which LLVM then inlines.
 _sample_pixel = pixel_math.sample_pixel
 _backward_pixel = pixel_math.backward_pixel
-_projective_accumulate = fused_math.projective_accumulate
+_perspective_accumulate = fused_math.perspective_accumulate
 _spline_point = fused_math.spline_point
 _spline_point_basis = fused_math.spline_point_basis
 _spline_accumulate_basis = fused_math.spline_accumulate_basis
@@ -52,7 +54,7 @@ _spline_basis = fused_math.spline_basis
 _spline_point_from_basis = fused_math.spline_point_from_basis
 
 
-# ------------------------------------------------ affine and projective
+# ------------------------------------------------ affine and perspective
 #
 # These kernels run the block pipeline of warpkit.kernels.cpu: the
 # family's coordinates of a block (computed in float64 from the float64
@@ -111,7 +113,7 @@ def _affine_gradient(xs, ys, first, count, out_width, dgx, dgy, acc):
 
 
 @jit
-def _projective_point(hom, n, x, y):
+def _perspective_point(hom, n, x, y):
     u = hom[n, 0, 0] * x + hom[n, 0, 1] * y + hom[n, 0, 2]
     v = hom[n, 1, 0] * x + hom[n, 1, 1] * y + hom[n, 1, 2]
     w = hom[n, 2, 0] * x + hom[n, 2, 1] * y + hom[n, 2, 2]
@@ -122,7 +124,7 @@ def _projective_point(hom, n, x, y):
 
 
 @jit
-def _projective_coordinates(hom, n, xs, ys, first, count, out_width, points):
+def _perspective_coordinates(hom, n, xs, ys, first, count, out_width, points):
     i = 0
     while i < count:
         h = (first + i) // out_width
@@ -132,14 +134,14 @@ def _projective_coordinates(hom, n, xs, ys, first, count, out_width, points):
         row_xs = xs[w0:]
         row_points = points[2 * i:]
         for k in range(segment):
-            gx, gy, _ = _projective_point(hom, n, row_xs[k], y)
+            gx, gy, _ = _perspective_point(hom, n, row_xs[k], y)
             row_points[2 * k] = like(points, gx)
             row_points[2 * k + 1] = like(points, gy)
         i += segment
 
 
 @jit
-def _projective_gradient(hom, n, xs, ys, first, count, out_width, dgx, dgy, acc):
+def _perspective_gradient(hom, n, xs, ys, first, count, out_width, dgx, dgy, acc):
     i = 0
     while i < count:
         h = (first + i) // out_width
@@ -149,19 +151,39 @@ def _projective_gradient(hom, n, xs, ys, first, count, out_width, dgx, dgy, acc)
         row_xs, row_dgx, row_dgy = xs[w0:], dgx[i:], dgy[i:]
         for k in range(segment):
             x = row_xs[k]
-            gx, gy, w = _projective_point(hom, n, x, y)
-            _projective_accumulate(acc, x, y, w, gx, gy, np.float64(row_dgx[k]),
+            gx, gy, w = _perspective_point(hom, n, x, y)
+            _perspective_accumulate(acc, x, y, w, gx, gy, np.float64(row_dgx[k]),
                                    np.float64(row_dgy[k]))
         i += segment
 
 
-def warp_affine_forward(mode, padding, align_corners, bits, need_input=True, need_grid=True):
-    """``kernel(inp, theta, xs, ys, out, index, row_start, row_end)``: ``out[n, :, h, w]``
-    = input at ``theta[n] @ (xs[w], ys[h], 1)``, for rows ``n * H_out + h`` in range;
-    ``index`` is the call's :func:`warpkit.kernels.cpu.index_scratch`."""
+#: Family codes of the block kernels: a closure constant, so Numba compiles
+#: only the family's own branch.
+AFFINE = 0
+PERSPECTIVE = 1
+
+#: Parameter-gradient entries per sample: theta (2, 3), H (3, 3).
+PARAMETER_COUNTS = {AFFINE: 6, PERSPECTIVE: 9}
+
+
+@jit
+def _matrix_coordinates(family, params, n, xs, ys, first, count, out_width, points):
+    """The (x, y) input coordinates of a block, by the family's map."""
+    if family == AFFINE:
+        _affine_coordinates(params, n, xs, ys, first, count, out_width, points)
+    else:
+        _perspective_coordinates(params, n, xs, ys, first, count, out_width, points)
+
+
+def matrix_forward(family, mode, padding, align_corners, bits, need_input=True,
+                   need_grid=True):
+    """``kernel(inp, params, xs, ys, out, index, row_start, row_end)``: ``out[n, :, h, w]``
+    = input at the image of ``(xs[w], ys[h])`` by ``params[n]`` (theta (N, 2, 3) for
+    :data:`AFFINE`, H (N, 3, 3) for :data:`PERSPECTIVE`), for rows ``n * H_out + h`` in
+    range; ``index`` is the call's :func:`warpkit.kernels.cpu.index_scratch`."""
 
     @numba.njit(**CPU_JIT_OPTIONS)
-    def kernel(inp, theta, xs, ys, out, index, row_start, row_end):
+    def kernel(inp, params, xs, ys, out, index, row_start, row_end):
         batch, channels, height, width = inp.shape
         out_width = xs.shape[0]
         plane = ys.shape[0] * out_width
@@ -173,7 +195,7 @@ def warp_affine_forward(mode, padding, align_corners, bits, need_input=True, nee
             n = pixel // plane
             first = pixel - n * plane
             count = min(BLOCK, end - pixel, plane - first)
-            _affine_coordinates(theta, n, xs, ys, first, count, out_width, points)
+            _matrix_coordinates(family, params, n, xs, ys, first, count, out_width, points)
             locate(mode, padding, align_corners, points, count, height, width, real, index)
             sample_block(mode, bits, inp[n].reshape(channels, height * width),
                          out[n].reshape(channels, plane), first, count, real, index)
@@ -182,15 +204,17 @@ def warp_affine_forward(mode, padding, align_corners, bits, need_input=True, nee
     return kernel
 
 
-def warp_affine_backward(mode, padding, align_corners, bits, need_input=True, need_grid=True):
-    """``kernel(inp, theta, xs, ys, grad_out, grad_inp, acc, index, band_start, band_end,
+def matrix_backward(family, mode, padding, align_corners, bits, need_input=True,
+                    need_grid=True):
+    """``kernel(inp, params, xs, ys, grad_out, grad_inp, acc, index, band_start, band_end,
     row_start, row_end)``: the input gradient into ``grad_inp`` (if ``need_input``,
     taps in the band only, as for :func:`warpkit.kernels.cpu.grid_sample_backward`;
-    else it may be ``(N, C, 0, 0)``), the theta gradient into ``acc`` (N, 6),
-    float64 (if ``need_grid``: the parameters' gradient comes from the grid's)."""
+    else it may be ``(N, C, 0, 0)``), the parameter gradient into ``acc`` (N,
+    :data:`PARAMETER_COUNTS`), float64 (if ``need_grid``: the parameters' gradient
+    comes from the grid's)."""
 
     @numba.njit(**CPU_JIT_OPTIONS)
-    def kernel(inp, theta, xs, ys, grad_out, grad_inp, acc, index, band_start, band_end,
+    def kernel(inp, params, xs, ys, grad_out, grad_inp, acc, index, band_start, band_end,
                row_start, row_end):
         batch, channels, height, width = inp.shape
         out_width = xs.shape[0]
@@ -203,7 +227,7 @@ def warp_affine_backward(mode, padding, align_corners, bits, need_input=True, ne
             n = pixel // plane
             first = pixel - n * plane
             count = min(BLOCK, end - pixel, plane - first)
-            _affine_coordinates(theta, n, xs, ys, first, count, out_width, points)
+            _matrix_coordinates(family, params, n, xs, ys, first, count, out_width, points)
             locate(mode, padding, align_corners, points, count, height, width, real, index)
             backward_block(mode, bits, need_input, need_grid,
                            inp[n].reshape(channels, height * width),
@@ -211,69 +235,12 @@ def warp_affine_backward(mode, padding, align_corners, bits, need_input=True, ne
                            grad_inp[n].reshape(channels, grad_inp.shape[2] * grad_inp.shape[3]),
                            band_start, band_end, first, count, real, index)
             if need_grid:
-                _affine_gradient(xs, ys, first, count, out_width, real[DGX], real[DGY], acc[n])
-            pixel += count
-
-    return kernel
-
-
-def warp_perspective_forward(mode, padding, align_corners, bits, need_input=True,
-                             need_grid=True):
-    """``kernel(inp, hom, xs, ys, out, index, row_start, row_end)``: ``out[n, :, h, w]`` = input
-    at the projection of ``(xs[w], ys[h], 1)`` by ``hom[n]``."""
-
-    @numba.njit(**CPU_JIT_OPTIONS)
-    def kernel(inp, hom, xs, ys, out, index, row_start, row_end):
-        batch, channels, height, width = inp.shape
-        out_width = xs.shape[0]
-        plane = ys.shape[0] * out_width
-        real = np.empty((ROWS, BLOCK), dtype=inp.dtype)
-        points = real[SRC_X:SRC_X + 2].reshape(2 * BLOCK)  # the block's (x, y) pairs
-        pixel = row_start * out_width
-        end = row_end * out_width
-        while pixel < end:
-            n = pixel // plane
-            first = pixel - n * plane
-            count = min(BLOCK, end - pixel, plane - first)
-            _projective_coordinates(hom, n, xs, ys, first, count, out_width, points)
-            locate(mode, padding, align_corners, points, count, height, width, real, index)
-            sample_block(mode, bits, inp[n].reshape(channels, height * width),
-                         out[n].reshape(channels, plane), first, count, real, index)
-            pixel += count
-
-    return kernel
-
-
-def warp_perspective_backward(mode, padding, align_corners, bits, need_input=True,
-                              need_grid=True):
-    """``kernel(inp, hom, xs, ys, grad_out, grad_inp, acc, index, band_start, band_end,
-    row_start, row_end)``: as :func:`warp_affine_backward`, with the homography
-    gradient in ``acc`` (N, 9)."""
-
-    @numba.njit(**CPU_JIT_OPTIONS)
-    def kernel(inp, hom, xs, ys, grad_out, grad_inp, acc, index, band_start, band_end,
-               row_start, row_end):
-        batch, channels, height, width = inp.shape
-        out_width = xs.shape[0]
-        plane = ys.shape[0] * out_width
-        real = np.empty((ROWS, BLOCK), dtype=inp.dtype)
-        points = real[SRC_X:SRC_X + 2].reshape(2 * BLOCK)  # the block's (x, y) pairs
-        pixel = row_start * out_width
-        end = row_end * out_width
-        while pixel < end:
-            n = pixel // plane
-            first = pixel - n * plane
-            count = min(BLOCK, end - pixel, plane - first)
-            _projective_coordinates(hom, n, xs, ys, first, count, out_width, points)
-            locate(mode, padding, align_corners, points, count, height, width, real, index)
-            backward_block(mode, bits, need_input, need_grid,
-                           inp[n].reshape(channels, height * width),
-                           grad_out[n].reshape(channels, plane),
-                           grad_inp[n].reshape(channels, grad_inp.shape[2] * grad_inp.shape[3]),
-                           band_start, band_end, first, count, real, index)
-            if need_grid:
-                _projective_gradient(hom, n, xs, ys, first, count, out_width, real[DGX],
-                                     real[DGY], acc[n])
+                if family == AFFINE:
+                    _affine_gradient(xs, ys, first, count, out_width, real[DGX], real[DGY],
+                                     acc[n])
+                else:
+                    _perspective_gradient(params, n, xs, ys, first, count, out_width,
+                                          real[DGX], real[DGY], acc[n])
             pixel += count
 
     return kernel
@@ -287,7 +254,7 @@ def warp_perspective_backward(mode, padding, align_corners, bits, need_input=Tru
 
 
 @numba.njit(**CPU_JIT_OPTIONS)
-def warp_spline_forward(inp, coef, centres, xs, ys, mode, padding_mode, align_corners, out,
+def tps_forward(inp, coef, centres, xs, ys, mode, padding_mode, align_corners, out,
                         row_start, row_end):
     """``out[n, :, h, w]`` = input at the spline image of ``(xs[w], ys[h])``.
 
@@ -306,7 +273,7 @@ def warp_spline_forward(inp, coef, centres, xs, ys, mode, padding_mode, align_co
 
 
 @numba.njit(**CPU_JIT_OPTIONS)
-def warp_spline_backward(inp, coef, centres, xs, ys, grad_out, mode, padding_mode,
+def tps_backward(inp, coef, centres, xs, ys, grad_out, mode, padding_mode,
                          align_corners, grad_inp, acc_coef, acc_centres, row_start, row_end):
     """Input gradient into ``grad_inp``; coefficient and centre gradients into the
     float64 accumulators ``acc_coef`` (N, K + 3, 2) and ``acc_centres`` (like ``centres``)."""
@@ -337,9 +304,9 @@ def warp_spline_backward(inp, coef, centres, xs, ys, grad_out, mode, padding_mod
 
 
 @numba.njit(**CPU_JIT_OPTIONS)
-def warp_spline_forward_shared(inp, coef, centres, xs, ys, mode, padding_mode, align_corners,
+def tps_forward_shared(inp, coef, centres, xs, ys, mode, padding_mode, align_corners,
                                out, h_start, h_end):
-    """:func:`warp_spline_forward` for centres (1, K, 2), output rows ``h`` in range."""
+    """:func:`tps_forward` for centres (1, K, 2), output rows ``h`` in range."""
     basis = np.empty((centres.shape[1], 2))
     for h in range(h_start, h_end):
         y = ys[h]
@@ -352,9 +319,9 @@ def warp_spline_forward_shared(inp, coef, centres, xs, ys, mode, padding_mode, a
 
 
 @numba.njit(**CPU_JIT_OPTIONS)
-def warp_spline_backward_shared(inp, coef, centres, xs, ys, grad_out, mode, padding_mode,
+def tps_backward_shared(inp, coef, centres, xs, ys, grad_out, mode, padding_mode,
                                 align_corners, grad_inp, acc_coef, acc_centres, h_start, h_end):
-    """:func:`warp_spline_backward` for centres (1, K, 2), output rows ``h`` in range."""
+    """:func:`tps_backward` for centres (1, K, 2), output rows ``h`` in range."""
     basis = np.empty((centres.shape[1], 2))
     acc_centres_0 = acc_centres[0]
     for h in range(h_start, h_end):
@@ -368,3 +335,19 @@ def warp_spline_backward_shared(inp, coef, centres, xs, ys, grad_out, mode, padd
                                            align_corners, grad_inp, 1.0)
                 _spline_accumulate_basis(coef, centres, n, 0, x, y, dgx, dgy, basis,
                                          acc_coef[n], acc_centres_0)
+
+
+# ------------------------------------------------------------ kernel sets
+#
+# What a transform family's spec (warpkit.families) names as its CPU
+# kernels.  Block kernels are specialized closures (warpkit.kernels.cpu.Spec)
+# of one family code; pixel kernels take the options at run time, with a
+# variant for centres shared by the whole batch.
+
+BlockKernels = collections.namedtuple("BlockKernels", "family forward backward")
+PixelKernels = collections.namedtuple(
+    "PixelKernels", "forward backward forward_shared backward_shared")
+
+AFFINE_KERNELS = BlockKernels(AFFINE, matrix_forward, matrix_backward)
+PERSPECTIVE_KERNELS = BlockKernels(PERSPECTIVE, matrix_forward, matrix_backward)
+TPS_KERNELS = PixelKernels(tps_forward, tps_backward, tps_forward_shared, tps_backward_shared)

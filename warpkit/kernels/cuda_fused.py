@@ -1,4 +1,4 @@
-"""CUDA kernels of the fused warps (affine, projective, thin-plate spline).
+"""CUDA kernels of the fused warps (affine, perspective, thin-plate spline).
 
 The per-pixel arithmetic is :mod:`warpkit.kernels._fused_math`, compiled
 with ``cuda.jit(device=True)`` on top of the CUDA sampler of
@@ -28,7 +28,7 @@ block, in block order (and sample by sample, for centres shared by the
 batch).  The launch geometry depends only on the shapes and on
 :mod:`warpkit._config`, so the gradients are bit-identical from run to run.
 
-* affine and projective: 6 and 9 accumulators per thread, in a
+* affine and perspective: 6 and 9 accumulators per thread, in a
   ``cuda.local.array`` (registers).
 * spline: the number of centres ``K`` is known only at run time, and a
   CUDA local array needs a compile-time size.  Each thread therefore gets
@@ -52,6 +52,8 @@ adding into the int64 accumulator ``fixed`` at the scale derived from
 :data:`warpkit.kernels.cuda.finish_fixed`).
 """
 
+import collections
+
 import numpy as np
 from numba import cuda
 
@@ -69,8 +71,6 @@ MAX_BLOCK_SIZE = base.MAX_BLOCK_SIZE
 fused_atomic = _fused_math.build(cuda.jit(device=True), base.pixel_math_atomic)
 fused_fixed = _fused_math.build(cuda.jit(device=True), base.pixel_math_fixed)
 
-_affine_pixel = fused_atomic.affine_pixel
-_projective_pixel = fused_atomic.projective_pixel
 _spline_pixel = fused_atomic.spline_pixel
 
 
@@ -141,42 +141,27 @@ def _scale_fixed(max_abs, pixels):
 
 # ------------------------------------------------------------------ forward
 
-def _affine_forward(mode):
+def _matrix_forward(pixel, mode):
+    """A forward kernel for a per-sample matrix family whose ``pixel`` device
+    function samples one output pixel."""
+
     @cuda.jit
-    def warp_affine_forward(inp, theta, xs, ys, padding_mode, align_corners, out, row0, col0):
-        """``out[n, :, h, w]`` = input at ``theta[n] @ (xs[w], ys[h], 1)``."""
+    def kernel(inp, params, xs, ys, padding_mode, align_corners, out, row0, col0):
+        """``out[n, :, h, w]`` = input at the image of ``(xs[w], ys[h])`` by ``params[n]``."""
         h = row0 + cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y
         w = col0 + cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
         if h < ys.shape[0] and w < xs.shape[0]:
             x = xs[w]
             y = ys[h]
             for n in range(cuda.blockIdx.z, out.shape[0], cuda.gridDim.z):
-                _affine_pixel(inp, theta, n, h, w, x, y, mode, padding_mode, align_corners,
-                              out)
+                pixel(inp, params, n, h, w, x, y, mode, padding_mode, align_corners, out)
 
-    return warp_affine_forward
-
-
-def _perspective_forward(mode):
-    @cuda.jit
-    def warp_perspective_forward(inp, hom, xs, ys, padding_mode, align_corners, out, row0,
-                                 col0):
-        """``out[n, :, h, w]`` = input at the projection of ``(xs[w], ys[h], 1)`` by ``hom[n]``."""
-        h = row0 + cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y
-        w = col0 + cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
-        if h < ys.shape[0] and w < xs.shape[0]:
-            x = xs[w]
-            y = ys[h]
-            for n in range(cuda.blockIdx.z, out.shape[0], cuda.gridDim.z):
-                _projective_pixel(inp, hom, n, h, w, x, y, mode, padding_mode, align_corners,
-                                  out)
-
-    return warp_perspective_forward
+    return kernel
 
 
 def _spline_forward(mode):
     @cuda.jit
-    def warp_spline_forward(inp, coef, centres, xs, ys, padding_mode, align_corners, out, row0,
+    def warp_tps_forward(inp, coef, centres, xs, ys, padding_mode, align_corners, out, row0,
                             col0):
         """``out[n, :, h, w]`` = input at the spline image of ``(xs[w], ys[h])``."""
         shared_centres = centres.shape[0] == 1
@@ -190,16 +175,7 @@ def _spline_forward(mode):
                 _spline_pixel(inp, coef, centres, n, cn, h, w, x, y, mode, padding_mode,
                               align_corners, out)
 
-    return warp_spline_forward
-
-
-#: Forward kernels, tuples indexed by the mode code (see
-#: :data:`warpkit.kernels.cuda.MODES`): ``warp_affine_forward[mode][blocks,
-#: threads](inp, theta, xs, ys, padding_mode, align_corners, out, row0, col0)``,
-#: launched by :func:`warpkit.kernels.cuda.pixel_chunks`.
-warp_affine_forward = tuple(_affine_forward(mode) for mode in base.MODES)
-warp_perspective_forward = tuple(_perspective_forward(mode) for mode in base.MODES)
-warp_spline_forward = tuple(_spline_forward(mode) for mode in base.MODES)
+    return warp_tps_forward
 
 
 # ----------------------------------------------------------------- backward
@@ -276,29 +252,6 @@ def _spline_backward(pixel_backward, target_of, scale_of, mode):
     return kernel
 
 
-#: Backward kernels, tuples indexed by the mode code: ``kernel[mode][blocks,
-#: threads](inp, params..., xs, ys, grad_out, padding_mode, align_corners,
-#: fixed, grad_inp, max_abs, [slots...,] partials...)``.
-warp_affine_backward_atomic = tuple(_matrix_backward(
-    fused_atomic.affine_backward_pixel, 6, _target_atomic, _scale_atomic, mode)
-    for mode in base.MODES)
-warp_affine_backward_fixed = tuple(_matrix_backward(
-    fused_fixed.affine_backward_pixel, 6, _target_fixed, _scale_fixed, mode)
-    for mode in base.MODES)
-warp_perspective_backward_atomic = tuple(_matrix_backward(
-    fused_atomic.projective_backward_pixel, 9, _target_atomic, _scale_atomic, mode)
-    for mode in base.MODES)
-warp_perspective_backward_fixed = tuple(_matrix_backward(
-    fused_fixed.projective_backward_pixel, 9, _target_fixed, _scale_fixed, mode)
-    for mode in base.MODES)
-warp_spline_backward_atomic = tuple(_spline_backward(
-    fused_atomic.spline_backward_pixel, _target_atomic, _scale_atomic, mode)
-    for mode in base.MODES)
-warp_spline_backward_fixed = tuple(_spline_backward(
-    fused_fixed.spline_backward_pixel, _target_fixed, _scale_fixed, mode)
-    for mode in base.MODES)
-
-
 @cuda.jit
 def sum_partials(partial, out):
     """``out[r, p]`` = sum of ``partial[n, b, p]`` in the order n, then b.
@@ -323,3 +276,47 @@ def sum_partials(partial, out):
             for b in range(partial.shape[1]):
                 total += partial[n, b, p]
         out[r, p] = total
+
+
+# ------------------------------------------------------------ kernel sets
+#
+# What a transform family's spec (warpkit.families) names as its CUDA
+# kernels, each a tuple indexed by the mode code.  Matrix families reduce
+# ``count`` parameters per sample; the thin-plate spline reduces its
+# coefficients and centres through per-thread slots.
+
+MatrixKernels = collections.namedtuple(
+    "MatrixKernels", "forward backward_atomic backward_fixed count")
+TpsKernels = collections.namedtuple("TpsKernels", "forward backward_atomic backward_fixed")
+
+
+def _by_mode(factory, *args):
+    """One kernel per mode code, a tuple indexed by it: ``factory(*args, mode)``."""
+    return tuple(factory(*args, mode) for mode in base.MODES)
+
+
+def _matrix_kernels(family, count):
+    """Forward ``kernel[mode][blocks, threads](inp, params, xs, ys, padding_mode,
+    align_corners, out, row0, col0)`` (launched by
+    :func:`warpkit.kernels.cuda.pixel_chunks`) and backward ``kernel[mode][blocks,
+    threads](inp, params, xs, ys, grad_out, padding_mode, align_corners, fixed,
+    grad_inp, max_abs, partial)`` (launched by :func:`backward_launch`) of a
+    matrix family with ``count`` parameters per sample."""
+    scatters = ((fused_atomic, _target_atomic, _scale_atomic),
+                (fused_fixed, _target_fixed, _scale_fixed))
+    backward = [_by_mode(_matrix_backward, getattr(maths, f"{family}_backward_pixel"), count,
+                         target, scale) for maths, target, scale in scatters]
+    forward = _by_mode(_matrix_forward, getattr(fused_atomic, f"{family}_pixel"))
+    return MatrixKernels(forward, *backward, count)
+
+
+AFFINE_KERNELS = _matrix_kernels("affine", 6)
+PERSPECTIVE_KERNELS = _matrix_kernels("perspective", 9)
+#: The spline's backward kernels take two per-thread slot arrays before the
+#: partials: ``(..., max_abs, slot_coef, slot_centres, partial_coef,
+#: partial_centres)``.
+TPS_KERNELS = TpsKernels(
+    _by_mode(_spline_forward),
+    _by_mode(_spline_backward, fused_atomic.spline_backward_pixel, _target_atomic,
+             _scale_atomic),
+    _by_mode(_spline_backward, fused_fixed.spline_backward_pixel, _target_fixed, _scale_fixed))

@@ -13,8 +13,9 @@ kernel (``aten/native/cpu/GridSamplerKernel.cpp``), so float32 results match
 ``torch.nn.functional.grid_sample`` to the last bit where the operations
 allow, nearest-mode ties included.  warpkit's rules for extreme coordinates
 hold on top (see :mod:`warpkit.kernels._math`): a NaN grid value reads as
-``-1``; coordinates beyond ``±COORD_LIMIT`` pixels clamp there with zero
-gradient, and reflect no further than that.
+``-1``; a *far* coordinate (``±Inf``, or beyond ``±COORD_LIMIT`` pixels)
+becomes exactly ``±COORD_LIMIT`` with zero gradient, and every padding mode
+reads it like border padding would (reflection included).
 
 ``mode``, ``padding`` and ``align_corners`` are compile-time constants of
 the calling kernel, so the branches on them fold away.  Every offset is
@@ -36,8 +37,8 @@ import numba
 import numpy as np
 
 from .._config import CPU_DEVICE_JIT_OPTIONS
-from ._math import (COORD_LIMIT, CUBIC_A, MODE_BICUBIC, MODE_BILINEAR, MODE_NEAREST,
-                    PADDING_BORDER, PADDING_REFLECTION, PADDING_ZEROS)
+from ._math import (COORD_LIMIT, CUBIC_A, GRID_LIMIT, MODE_BILINEAR, MODE_NEAREST,
+                    PADDING_REFLECTION, PADDING_ZEROS)
 from .simd import like, muladd
 
 __all__ = ["BLOCK", "REAL_ROWS", "INDEX_ROWS", "locate"]
@@ -61,7 +62,9 @@ def grid_coordinate(g, size, align_corners):
 
     PyTorch's ``(g + 1) * ((size - 1) / 2)`` (``align_corners``) or
     ``(g + 1) * (size / 2) - 0.5``, in ``g``'s dtype, with warpkit's NaN
-    and range rules.
+    and far-coordinate rules: NaN reads as ``-1``; ``±Inf``, or a result
+    beyond ``±COORD_LIMIT``, is exactly ``±COORD_LIMIT`` (the sign of
+    ``g``) with zero gradient.
     """
     one = like(g, 1.0)
     limit = like(g, COORD_LIMIT)
@@ -71,15 +74,15 @@ def grid_coordinate(g, size, align_corners):
     else:
         scale = like(g, size) / like(g, 2.0)
     g = -one if g != g else g
-    grad = zero if (g > limit) | (g < -limit) else scale
-    g = min(max(g, -limit), limit)
+    infinite = abs(g) == like(g, np.inf)
+    edge = limit if g > zero else -limit
+    g = min(max(g, like(g, -GRID_LIMIT)), like(g, GRID_LIMIT))  # keeps x finite
     if align_corners:
         x = (g + one) * scale
     else:
         x = muladd(g + one, scale, like(g, -0.5))  # contracted, as PyTorch is compiled
-    grad = zero if (x > limit) | (x < -limit) else grad
-    x = min(max(x, -limit), limit)
-    return x, grad
+    far = infinite | (x > limit) | (x < -limit)
+    return (edge if far else x), (zero if far else scale)
 
 
 @jit
@@ -90,6 +93,7 @@ def pad_coordinate(x, grad, size, padding, align_corners):
     Reflection is PyTorch's (about ``-0.5`` and ``size - 0.5``, or the
     corner centres with ``align_corners``), then both clip into
     ``[0, size - 1]``; a clipped coordinate has zero gradient, as in PyTorch.
+    Reflection leaves a far coordinate (``|x| = COORD_LIMIT``) to the clip.
     """
     if padding == PADDING_ZEROS:
         return x, grad
@@ -114,7 +118,7 @@ def pad_coordinate(x, grad, size, padding, align_corners):
         if align_corners and size <= 1:
             reflected = zero
             sign = zero
-        near = abs(x) < like(x, COORD_LIMIT)  # farther: clip like border
+        near = abs(x) < like(x, COORD_LIMIT)  # a far coordinate clips like border
         x = reflected if near else x
         grad = sign if near else grad
     bounded = max(x, zero)
@@ -159,8 +163,11 @@ def cubic_coefficients_grad(t):
 
 
 @jit
-def tap_index(position, size, padding, align_corners):
-    """Index of an integer-valued tap position after padding, and whether it is inside."""
+def tap_index(position, x, size, padding, align_corners):
+    """Index of integer-valued tap ``position`` of coordinate ``x`` after padding,
+    and whether it is inside.  Every tap of a far ``x`` (``|x| = COORD_LIMIT``)
+    reads where ``x`` itself does."""
+    position = position if abs(x) < like(x, COORD_LIMIT) else x
     x, _ = pad_coordinate(position, position, size, padding, align_corners)
     # |x| <= COORD_LIMIT + 2, so the conversion cannot overflow.
     index = np.int64(x)
@@ -300,12 +307,12 @@ def _locate_bicubic(padding, align_corners, points, count, height, width, real, 
         real[DY + 3, i] = dy3
         real[GMX, i] = gmx
         real[GMY, i] = gmy
-        col0, mx0 = tap_index(x0 - one, width, padding, align_corners)
-        col1, mx1 = tap_index(x0, width, padding, align_corners)
-        col2, mx2 = tap_index(x0 + one, width, padding, align_corners)
-        col3, mx3 = tap_index(x0 + one + one, width, padding, align_corners)
+        col0, mx0 = tap_index(x0 - one, x, width, padding, align_corners)
+        col1, mx1 = tap_index(x0, x, width, padding, align_corners)
+        col2, mx2 = tap_index(x0 + one, x, width, padding, align_corners)
+        col3, mx3 = tap_index(x0 + one + one, x, width, padding, align_corners)
         for j in range(4):
-            row, my = tap_index(y0 + like(real, j - 1), height, padding, align_corners)
+            row, my = tap_index(y0 + like(real, j - 1), y, height, padding, align_corners)
             start = row * width
             index[4 * j, i] = start + col0 if my & mx0 else -1
             index[4 * j + 1, i] = start + col1 if my & mx1 else -1

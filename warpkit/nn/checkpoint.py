@@ -111,10 +111,15 @@ def load_checkpoint(path, like=None, *, return_metadata=False):
     --------
     >>> import os, tempfile
     >>> import numpy as np
-    >>> from warpkit import nn
+    >>> from warpkit.nn import load_checkpoint, save_checkpoint
     >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
-    >>> nn.save_checkpoint(path, {"w": np.ones((2, 3))})
-    >>> nn.load_checkpoint(path, like={"w": np.zeros((3, 2))})  # doctest: +ELLIPSIS
+    >>> save_checkpoint(path, {"w": np.ones((2, 3))}, metadata={"epoch": 3})
+    >>> load_checkpoint(path, return_metadata=True)[1]
+    {'epoch': 3}
+
+    Loading into a model of another shape loads nothing:
+
+    >>> load_checkpoint(path, like={"w": np.zeros((3, 2))})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     ValueError: checkpoint ... 'w' has shape (2, 3) in the checkpoint but (3, 2) in the model

@@ -12,6 +12,7 @@ The hot spots are autograd primitives with hand-written VJPs:
 Shape mismatches raise a ``ValueError`` that names the layer and the shapes.
 """
 
+import operator
 import weakref
 
 import autograd.numpy as anp
@@ -28,6 +29,19 @@ def _shape(x):
 
 def _layer_error(layer, message):
     return ValueError(f"{layer}: {message}")
+
+
+def _int_at_least(layer, name, value, minimum):
+    """``value`` as an int >= ``minimum``, else an error naming the layer and the argument."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{layer}: {name} must be an integer, got {value!r}") from None
+    if number < minimum:
+        raise _layer_error(layer, f"{name} must be >= {minimum}, got {number}")
+    return number
 
 
 # --------------------------------------------------------------------------- dense
@@ -159,7 +173,7 @@ def conv2d(params, x, *, padding=0, name="conv2d"):
     x : ndarray, shape (N, C, H, W)
         Images.
     padding : int, optional
-        Zero padding on every side ("same" output for ``padding = k // 2``).
+        Zero padding (>= 0) on every side ("same" output for ``padding = k // 2``).
     name : str, optional
         Layer name used in error messages.
 
@@ -170,8 +184,10 @@ def conv2d(params, x, *, padding=0, name="conv2d"):
     Raises
     ------
     ValueError
-        If ``x`` is not 4-D, its channels differ from the weight's, or the
-        image is smaller than the kernel.
+        If ``x`` is not 4-D, its channels differ from the weight's, the
+        image is smaller than the kernel, or ``padding`` is negative.
+    TypeError
+        If ``padding`` is not an integer.
 
     Examples
     --------
@@ -182,6 +198,7 @@ def conv2d(params, x, *, padding=0, name="conv2d"):
     array([[ 8., 12.],
            [20., 24.]])
     """
+    padding = _int_at_least(name, "padding", padding, 0)
     w_shape, x_shape = _shape(params["w"]), _shape(x)
     if len(w_shape) != 4:
         raise _layer_error(name, f"weight must have shape (F, C, kh, kw), got {w_shape}")
@@ -291,6 +308,7 @@ def max_pool(x, size=2, *, name="max_pool"):
     ----------
     x : ndarray, shape (N, C, H, W)
     size : int, optional
+        Window side, >= 1 (1 returns ``x`` unchanged).
     name : str, optional
         Layer name used in error messages.
 
@@ -298,14 +316,22 @@ def max_pool(x, size=2, *, name="max_pool"):
     -------
     ndarray, shape (N, C, H // size, W // size)
 
+    Raises
+    ------
+    ValueError
+        If ``x`` is not 4-D or smaller than the window, or ``size < 1``.
+    TypeError
+        If ``size`` is not an integer.
+
     Examples
     --------
     >>> import numpy as np
-    >>> from warpkit import nn
-    >>> nn.max_pool(np.arange(16.0).reshape(1, 1, 4, 4))[0, 0]
+    >>> from warpkit.nn import max_pool
+    >>> max_pool(np.arange(16.0).reshape(1, 1, 4, 4))[0, 0]
     array([[ 5.,  7.],
            [13., 15.]])
     """
+    size = _int_at_least(name, "size", size, 1)
     x_shape = _shape(x)
     if len(x_shape) != 4 or x_shape[2] < size or x_shape[3] < size:
         raise _layer_error(name, f"expected input of shape (N, C, H, W) with H, W >= {size}, "

@@ -14,12 +14,15 @@ input) is max-pooled 2x before the classifier, the paper's set-up for the
 
 
 from . import init as initializers
-from .layers import conv2d, dense, dropout, flatten, max_pool, relu
+from .layers import _int_at_least, conv2d, dense, dropout, flatten, max_pool, relu
 from .transformer import SpatialTransformer
 
 __all__ = ["Model", "MODELS", "make_model"]
 
 MODELS = ("fcn", "cnn", "st-fcn", "st-cnn")
+
+CNN_MIN_SIZE = 16
+"""Smallest image side the CNN classifier takes: two 5x5 convolutions, each pooled 2x."""
 
 
 class Model:
@@ -37,7 +40,7 @@ class Model:
     st_output_size : tuple of int, optional
         Size of the transformer's output (default: the input's).
     st_pool : int, optional
-        Max-pool the transformer's output by this factor (1: no pooling).
+        Max-pool the transformer's output by this factor (>= 1; 1: no pooling).
     dropout_rate : float, optional
         Dropout before the last hidden dense layer while training.
     num_control_points : int, optional
@@ -61,7 +64,7 @@ class Model:
         self.input_shape = tuple(int(s) for s in input_shape)
         self.num_classes = int(num_classes)
         self.dropout_rate = float(dropout_rate)
-        self.st_pool = int(st_pool)
+        self.st_pool = _int_at_least(name, "st_pool", st_pool, 1)
         self.transformer = None
         self.transform = None
         channels, height, width = self.input_shape
@@ -74,9 +77,11 @@ class Model:
             height, width = height // self.st_pool, width // self.st_pool
         self.classifier_input = (channels, height, width)
         self.kind = name.replace("st-", "")
-        if self.kind == "cnn" and min(height, width) < 16:
-            raise ValueError(f"{name}: the CNN needs images of at least 16x16, got "
-                             f"{height}x{width}")
+        smallest = CNN_MIN_SIZE if self.kind == "cnn" else 1
+        if min(height, width) < smallest:
+            what = "images" if self.transformer is None else "transformer outputs (after st_pool)"
+            raise ValueError(f"{name}: the {self.kind.upper()} needs {what} of at least "
+                             f"{smallest}x{smallest}, got {height}x{width}")
 
     # --------------------------------------------------------------- parameters
 

@@ -9,8 +9,10 @@ Both take and return pytrees (dicts/lists of arrays); nothing is modified in
 place.  The learning rate is a float or a schedule ``step -> rate`` (see
 :func:`cosine_decay`, :func:`step_decay`); ``clip_norm`` rescales the whole
 gradient when its global L2 norm exceeds it; ``lr_scale`` maps top-level
-parameter keys to learning-rate multipliers (e.g. ``{"loc": 0.1}`` trains a
-localization net ten times slower than the rest).
+parameter keys to learning-rate multipliers: the parameters of a
+:class:`~warpkit.nn.Model` are the groups ``"st"`` (its spatial transformer)
+and ``"net"`` (its classifier), so ``lr_scale={"st": 0.1}`` trains the
+spatial transformer ten times slower than the classifier.
 """
 
 import math
@@ -88,16 +90,20 @@ def clip_by_global_norm(tree, max_norm):
 
 class _Optimizer:
     def __init__(self, learning_rate, weight_decay, clip_norm, lr_scale):
-        if not callable(learning_rate) and not float(learning_rate) > 0:
-            raise ValueError(f"learning_rate must be positive or a schedule, got {learning_rate}")
-        if weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
-        if clip_norm is not None and not clip_norm > 0:
-            raise ValueError(f"clip_norm must be positive or None, got {clip_norm}")
+        if not callable(learning_rate) and not 0 < float(learning_rate) < math.inf:
+            raise ValueError(f"learning_rate must be positive and finite, or a schedule, got "
+                             f"{learning_rate}")
+        if not 0 <= weight_decay < math.inf:
+            raise ValueError(f"weight_decay must be finite and >= 0, got {weight_decay}")
+        if clip_norm is not None and not 0 < clip_norm < math.inf:
+            raise ValueError(f"clip_norm must be positive and finite, or None, got {clip_norm}")
         self.learning_rate = learning_rate
         self.weight_decay = float(weight_decay)
         self.clip_norm = clip_norm
         self.lr_scale = dict(lr_scale or {})
+        for key, scale in self.lr_scale.items():
+            if not 0 <= scale < math.inf:
+                raise ValueError(f"lr_scale[{key!r}] must be finite and >= 0, got {scale}")
 
     def rate(self, step):
         """The learning rate at update ``step`` (0-based)."""
@@ -169,6 +175,20 @@ class SGD(_Optimizer):
 class Adam(_Optimizer):
     """Adam with decoupled weight decay (AdamW when ``weight_decay > 0``).
 
+    Parameters
+    ----------
+    learning_rate : float or callable, optional
+        A rate > 0, or a schedule ``step -> rate`` (:func:`cosine_decay`).
+    beta1, beta2, eps : float, optional
+        Decay rates of the moment estimates and the denominator's guard.
+    weight_decay : float, optional
+        Decoupled weight decay (>= 0), scaled by the learning rate.
+    clip_norm : float, optional
+        Rescale the whole gradient to this global L2 norm when it is larger.
+    lr_scale : dict, optional
+        Learning-rate multipliers (>= 0) of top-level parameter groups, such
+        as the ``"st"`` and ``"net"`` groups of a :class:`~warpkit.nn.Model`.
+
     Examples
     --------
     >>> import numpy as np
@@ -178,6 +198,15 @@ class Adam(_Optimizer):
     >>> params, state = opt.update(params, {"w": np.array([5.0])}, opt.init(params))
     >>> params["w"].round(6)  # the first Adam step moves by the learning rate
     array([0.9])
+
+    The spatial transformer of a model learning at a third of the rate:
+
+    >>> model = nn.make_model("st-cnn", (1, 28, 28))
+    >>> params = model.init(np.random.default_rng(0))
+    >>> sorted(params)
+    ['net', 'st']
+    >>> opt = nn.Adam(1e-3, lr_scale={"st": 0.3})
+    >>> params, state = opt.update(params, nn.tree_map(np.ones_like, params), opt.init(params))
     """
 
     def __init__(self, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,

@@ -5,6 +5,7 @@
 a given seed: the seed fixes the batch order and the dropout masks.
 """
 
+import numbers
 import time
 
 import numpy as np
@@ -51,6 +52,26 @@ class FitResult:
 def predict(apply, params, x, batch_size=256):
     """Logits of ``apply(params, batch)`` over ``x`` in batches (no dropout).
 
+    Parameters
+    ----------
+    apply : callable
+        ``apply(params, x, rng) -> logits``; called with ``rng=None``.
+    params : pytree
+    x : ndarray, shape (N, ...)
+        At least one example.
+    batch_size : int, optional
+        Examples per call of ``apply`` (>= 1).
+
+    Returns
+    -------
+    ndarray, shape (N, ...)
+        The logits of every example, in order.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` holds no examples or ``batch_size < 1``.
+
     Examples
     --------
     >>> import numpy as np
@@ -58,6 +79,9 @@ def predict(apply, params, x, batch_size=256):
     >>> nn.predict(lambda p, x, rng=None: x @ p, np.eye(2), np.ones((5, 2)), batch_size=2).shape
     (5, 2)
     """
+    if len(x) == 0:
+        raise ValueError("predict: x holds no examples; expected at least one")
+    batch_size = _batch_size(batch_size)
     outputs = [apply(params, x[start:start + batch_size], None)
                for start in range(0, len(x), batch_size)]
     return np.concatenate(outputs, axis=0)
@@ -81,6 +105,14 @@ def evaluate(apply, params, x, y, batch_size=256):
     """
     logits = predict(apply, params, x, batch_size)
     return {"loss": float(softmax_cross_entropy(logits, y)), "error": error_rate(logits, y)}
+
+
+def _batch_size(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"batch_size must be an integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"batch_size must be >= 1, got {value}")
+    return int(value)
 
 
 def _check_data(name, data):
@@ -151,8 +183,7 @@ def fit(apply, params, train, *, epochs, optimizer=None, batch_size=64, seed=0,
     """
     if int(epochs) < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    batch_size = _batch_size(batch_size)
     optimizer = optimizer or Adam(1e-3)
     state = optimizer.init(params)
     rng = np.random.default_rng(seed)

@@ -6,18 +6,21 @@ every other layer of :mod:`warpkit.nn`.
 """
 
 import math
+import numbers
+import operator
 
 import autograd.numpy as anp
 import numpy as np
 
 import warpkit
 
+from .. import _validate
 from . import init as initializers
 from .layers import conv2d, dense, flatten, max_pool, relu
 
 __all__ = ["SpatialTransformer", "TRANSFORMS", "LOCALIZATIONS"]
 
-TRANSFORMS = ("affine", "projective", "tps", "attention")
+TRANSFORMS = ("affine", "perspective", "tps", "attention")
 """Transformation families: ``attention`` is translation + isotropic scale (3 numbers)."""
 
 LOCALIZATIONS = ("fcn", "cnn")
@@ -28,11 +31,21 @@ _ATTENTION_BASIS = np.array([[1.0, 0.0, 0.0, 0.0, 1.0, 0.0],   # scale
 
 
 def _control_points(count):
-    side = math.isqrt(count)
+    if isinstance(count, bool) or not isinstance(count, numbers.Integral):
+        raise TypeError(f"num_control_points must be an integer, got {count!r}")
+    count = operator.index(count)
+    side = math.isqrt(max(count, 0))
     if side * side != count or side < 2:
         raise ValueError(f"num_control_points must be a square >= 4 (a sqrt(K) x sqrt(K) "
                          f"grid), got {count}")
     return warpkit.control_point_grid(count)
+
+
+def _size_pair(size):
+    """``(H, W)`` from an int (a square) or a pair of positive ints."""
+    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+        size = (size, size)
+    return _validate.check_size("output_size (H, W)", size, 2, minimum=1)
 
 
 class SpatialTransformer:
@@ -42,13 +55,14 @@ class SpatialTransformer:
     ----------
     input_shape : tuple of int
         ``(C, H, W)`` of the images it receives.
-    transform : {"affine", "projective", "tps", "attention"}, optional
+    transform : {"affine", "perspective", "tps", "attention"}, optional
         What the localization net regresses: a 2x3 affine map (6 numbers), a
         homography (8), ``K`` thin-plate-spline target points (2K), or a
         translation + isotropic scale (3).
-    output_size : tuple of int, optional
-        ``(H_out, W_out)``; defaults to the input's ``(H, W)``.  A smaller size
-        reads a large canvas into a small image (e.g. 60x60 into 30x30).
+    output_size : int or tuple of int, optional
+        ``(H_out, W_out)``, or one int ``S`` for a square ``(S, S)``; defaults
+        to the input's ``(H, W)``.  A smaller size reads a large canvas into a
+        small image (e.g. 60x60 into 30x30).
     localization : {"cnn", "fcn"}, optional
         ``cnn``: the input 2x max-pooled, two 20-filter 5x5 convolutions
         (each followed by ReLU; the first by 2x pooling when the map is large
@@ -58,6 +72,14 @@ class SpatialTransformer:
         ``K`` for ``"tps"``: control points on a ``sqrt(K) x sqrt(K)`` grid.
     mode, padding_mode, align_corners
         Sampling options, as for :func:`warpkit.grid_sample`.
+
+    Raises
+    ------
+    ValueError
+        If a name is unknown (``transform``, ``localization``, ``mode``,
+        ``padding_mode``) or a size is not positive.
+    TypeError
+        If a size is not made of integers or ``align_corners`` is not a bool.
 
     Notes
     -----
@@ -88,17 +110,21 @@ class SpatialTransformer:
         if localization not in LOCALIZATIONS:
             raise ValueError(f"unknown localization {localization!r}; valid: "
                              f"{', '.join(LOCALIZATIONS)}")
-        if len(input_shape) != 3:
-            raise ValueError(f"input_shape must be (C, H, W), got {input_shape}")
-        self.input_shape = tuple(int(s) for s in input_shape)
-        self.output_size = tuple(output_size or self.input_shape[1:])
+        self.input_shape = _validate.check_size("input_shape (C, H, W)", input_shape, 3,
+                                                minimum=1)
+        self.output_size = self.input_shape[1:] if output_size is None else _size_pair(
+            output_size)
+        _validate.mode_code(mode)
+        _validate.padding_code(padding_mode)
+        if not isinstance(align_corners, (bool, np.bool_)):
+            raise TypeError(f"align_corners must be a bool, got {align_corners!r}")
         self.transform = transform
         self.localization = localization
         self.mode, self.padding_mode, self.align_corners = mode, padding_mode, align_corners
         self.control_points = None
         if transform == "tps":
             self.control_points = _control_points(num_control_points)
-        self.num_params = {"affine": 6, "projective": 8, "attention": 3,
+        self.num_params = {"affine": 6, "perspective": 8, "attention": 3,
                            "tps": 2 * num_control_points}[transform]
         self._plan = self._localization_plan()
 
@@ -140,7 +166,7 @@ class SpatialTransformer:
         """
         if self.transform == "affine":
             values = [1, 0, 0, 0, 1, 0]
-        elif self.transform == "projective":
+        elif self.transform == "perspective":
             values = [1, 0, 0, 0, 1, 0, 0, 0]
         elif self.transform == "attention":
             values = [1, 0, 0]
@@ -195,7 +221,7 @@ class SpatialTransformer:
         -------
         ndarray
             (N, 2, 3) affine maps for ``affine``/``attention``; (N, 3, 3)
-            homographies for ``projective``; (N, K, 2) target points for
+            homographies for ``perspective``; (N, K, 2) target points for
             ``tps``.  All map normalized output coordinates to input ones.
         """
         raw = self.localize(params, x)
@@ -204,7 +230,7 @@ class SpatialTransformer:
             return anp.reshape(raw, (n, 2, 3))
         if self.transform == "attention":
             return anp.reshape(anp.dot(raw, _ATTENTION_BASIS.astype(np.float32)), (n, 2, 3))
-        if self.transform == "projective":
+        if self.transform == "perspective":
             ones = np.ones((n, 1), dtype=np.float32)
             return anp.reshape(anp.concatenate([raw, ones], axis=1), (n, 3, 3))
         offsets = anp.reshape(raw, (n, -1, 2))
@@ -216,7 +242,7 @@ class SpatialTransformer:
                        align_corners=self.align_corners)
         if self.transform in ("affine", "attention"):
             return warpkit.warp_affine(x, theta, size=self.output_size, **options)
-        if self.transform == "projective":
+        if self.transform == "perspective":
             return warpkit.warp_perspective(x, theta, size=self.output_size, **options)
         control = self.control_points.astype(np.float32)
         return warpkit.warp_tps(x, control, theta, size=self.output_size, **options)
@@ -229,6 +255,7 @@ class SpatialTransformer:
         params : pytree
             From :meth:`init`.
         x : ndarray, shape (N, C, H, W)
+            A batch of at least one image of shape ``input_shape``.
 
         Returns
         -------
@@ -237,8 +264,9 @@ class SpatialTransformer:
             See :meth:`transform_params`.
         """
         shape = tuple(np.shape(x))
-        if len(shape) != 4 or shape[1:] != self.input_shape:
+        if len(shape) != 4 or shape[1:] != self.input_shape or shape[0] == 0:
             raise ValueError(f"SpatialTransformer: expected input of shape (N, "
-                             f"{', '.join(map(str, self.input_shape))}), got {shape}")
+                             f"{', '.join(map(str, self.input_shape))}) with N >= 1, "
+                             f"got {shape}")
         theta = self.transform_params(params, x)
         return self.warp(x, theta), theta

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
-from ._config import SERIAL_WORK_LIMIT
+from .._config import SERIAL_WORK_LIMIT
 
 _pool = None
 _pool_pid = None

@@ -10,7 +10,7 @@ gives bit-identical gradients on every run.
 
 import numpy as np
 
-from .._threads import run_chunks
+from .threads import run_chunks
 
 
 def plan_chunks(batch, out_height, threads):
@@ -34,7 +34,7 @@ def plan_chunks(batch, out_height, threads):
 
     Examples
     --------
-    >>> from warpkit.kernels.chunks import plan_chunks
+    >>> from warpkit.backends.chunks import plan_chunks
     >>> starts, buffers, n = plan_chunks(batch=4, out_height=3, threads=2)
     >>> starts.tolist(), buffers.tolist(), n
     ([0, 6, 12], [0, 0], 1)
@@ -59,7 +59,7 @@ def row_chunks(rows, threads):
 
     Examples
     --------
-    >>> from warpkit.kernels.chunks import row_chunks
+    >>> from warpkit.backends.chunks import row_chunks
     >>> row_chunks(5, 2).tolist()
     [0, 3, 5]
     """
@@ -83,7 +83,7 @@ def gradient_buffers(grad_input, n_buffers):
     Examples
     --------
     >>> import numpy as np
-    >>> from warpkit.kernels.chunks import gradient_buffers
+    >>> from warpkit.backends.chunks import gradient_buffers
     >>> grad = np.zeros((2, 3))
     >>> np.shares_memory(gradient_buffers(grad, 1), grad), gradient_buffers(grad, 2).shape
     (True, (2, 2, 3))
@@ -157,7 +157,7 @@ def plan_backward(batch, out_height, height, width, threads, need_input, need_gr
 
     Examples
     --------
-    >>> from warpkit.kernels.chunks import plan_backward
+    >>> from warpkit.backends.chunks import plan_backward
     >>> plan_backward(4, 3, 5, 5, 2, True, True)
     [(True, True, [(0, 25, 0, 6), (0, 25, 6, 12)])]
     >>> plan_backward(1, 4, 6, 5, 2, True, True)  # doctest: +NORMALIZE_WHITESPACE

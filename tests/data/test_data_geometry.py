@@ -1,0 +1,192 @@
+"""The distortions against an independent computation with warpkit's transform objects.
+
+Each test replays the random draws of a distortion, builds the pixel-space
+map with :class:`~warpkit.AffineTransform` / :class:`~warpkit.PerspectiveTransform`
+/ :class:`~warpkit.TpsTransform`, and samples it with the grid path
+(``*_grid`` + :func:`warpkit.grid_sample`), which the fused warps of the
+distortions do not use.
+"""
+
+import numpy as np
+import pytest
+
+import warpkit
+from warpkit import AffineTransform, PerspectiveTransform, TpsTransform
+from warpkit.data import (
+    distort_cluttered,
+    distort_e,
+    distort_p,
+    distort_r,
+    distort_rts,
+    warp_image_file,
+)
+
+SIZE = 12
+CENTRE = np.array([(SIZE - 1) / 2.0, (SIZE - 1) / 2.0])
+CORNERS = np.array([[-0.5, -0.5], [SIZE - 0.5, -0.5], [SIZE - 0.5, SIZE - 0.5], [-0.5, SIZE - 0.5]])
+
+
+def images(count=5, size=SIZE):
+    return np.random.default_rng(42).random((count, 2, size, size))
+
+
+def about(point, transform):
+    """``transform`` acting about ``point``: ``T(p) @ transform @ T(-p)``."""
+    return (AffineTransform(translation=point) @ transform
+            @ AffineTransform(translation=-np.asarray(point)))
+
+
+def sample_affine(batch, input_from_output, out_size):
+    theta = np.stack([t.to_normalized(batch.shape[2:], out_size) for t in input_from_output])
+    grid = warpkit.affine_grid(theta, batch.shape[:2] + tuple(out_size))
+    return warpkit.grid_sample(batch, grid)
+
+
+def assert_same_image(actual, expected):
+    scale = np.abs(expected).max()
+    assert scale > 0
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-9 * scale)
+
+
+def test_distort_r_is_an_affine_transform_rotation():
+    batch = images()
+    rng = np.random.default_rng(7)
+    angles = np.deg2rad(rng.uniform(-90.0, 90.0, size=len(batch)))
+    maps = [about(CENTRE, AffineTransform(rotation=-a)) for a in angles]
+    assert_same_image(distort_r(batch, 7), sample_affine(batch, maps, (SIZE, SIZE)))
+
+
+def test_distort_rts_is_an_affine_transform_similarity():
+    batch = images()
+    canvas = 20
+    rng = np.random.default_rng(8)
+    n = len(batch)
+    angles = np.deg2rad(rng.uniform(-45.0, 45.0, size=n))
+    scales = rng.uniform(0.7, 1.2, size=n)
+    room = np.maximum(canvas - scales * SIZE, 0.0)[:, None] / 2.0
+    offsets = room * rng.uniform(-1.0, 1.0, size=(n, 2))
+    out_centre = np.full(2, (canvas - 1) / 2.0)
+    maps = [
+        AffineTransform(translation=CENTRE)
+        @ AffineTransform(scale=1.0 / s, rotation=-a)
+        @ AffineTransform(translation=-(out_centre + o))
+        for a, s, o in zip(angles, scales, offsets)
+    ]
+    expected = sample_affine(batch, maps, (canvas, canvas))
+    assert_same_image(distort_rts(batch, 8, canvas=canvas), expected)
+
+
+def test_distort_p_is_a_perspective_transform():
+    batch = images()
+    sigma = 0.5  # small enough that no draw folds the frame (nothing is redrawn)
+    rng = np.random.default_rng(9)
+    scales = rng.uniform(0.75, 1.0, size=len(batch))
+    moved = CENTRE + scales[:, None, None] * (CORNERS - CENTRE)
+    moved = moved + rng.normal(0.0, sigma, size=moved.shape)
+    # The forward map takes the frame's corners to the moved corners.
+    homographies = np.stack([
+        PerspectiveTransform.estimate(CORNERS, quad).inverse.to_normalized((SIZE, SIZE))
+        for quad in moved
+    ])
+    grid = warpkit.perspective_grid(homographies, batch.shape)
+    assert_same_image(distort_p(batch, 9, sigma=sigma), warpkit.grid_sample(batch, grid))
+
+
+def test_distort_e_is_a_tps_transform():
+    batch = images()
+    rng = np.random.default_rng(10)
+    scales = rng.uniform(0.75, 1.0, size=len(batch))
+    # The 4x4 control points in pixels: the frame's edges, every third of the way.
+    axis = np.linspace(-0.5, SIZE - 0.5, 4)
+    controls = np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2)
+    jitter = rng.normal(0.0, 1.5, size=(len(batch),) + controls.shape)
+    grids = []
+    for scale, shift in zip(scales, jitter):
+        spline = TpsTransform(controls, CENTRE + (controls + shift - CENTRE) / scale)
+        points, targets = spline.to_normalized((SIZE, SIZE))  # exact: the image is square
+        grids.append(warpkit.tps_grid(points, targets[None], (1, 2, SIZE, SIZE))[0])
+    expected = warpkit.grid_sample(batch, np.stack(grids))
+    assert_same_image(distort_e(batch, 10), expected)
+
+
+def test_distort_cluttered_image_is_a_translation():
+    batch = images()
+    canvas = 30
+    rng = np.random.default_rng(11)
+    corner_x = rng.uniform(0.0, canvas - SIZE, size=len(batch))
+    corner_y = rng.uniform(0.0, canvas - SIZE, size=len(batch))
+    maps = [AffineTransform(translation=(-x, -y)) for x, y in zip(corner_x, corner_y)]
+    expected = sample_affine(batch, maps, (canvas, canvas))
+    assert_same_image(distort_cluttered(batch, 11, canvas=canvas, fragments=0), expected)
+
+
+def bright_spot(offset, size=29):
+    """A small Gaussian spot (1, 1, size, size) at ``offset`` (x, y) pixels from the centre."""
+    y, x = np.mgrid[0:size, 0:size] - (size - 1) / 2.0
+    return np.exp(-((x - offset[0]) ** 2 + (y - offset[1]) ** 2) / 2.0)[None, None]
+
+
+def centroid_offset(image):
+    size = image.shape[-1]
+    y, x = np.mgrid[0:size, 0:size] - (size - 1) / 2.0
+    return np.array([(x * image).sum(), (y * image).sum()]) / image.sum()
+
+
+@pytest.mark.parametrize("distort", [distort_r, distort_rts])
+def test_rotation_sign_is_the_one_of_affine_transform(distort):
+    # A spot 8 px right of the centre, turned by the drawn angle a: it lands
+    # where AffineTransform(rotation=a) sends (8, 0), i.e. at (8 cos a, 8 sin a),
+    # below the centre (clockwise on screen) for a > 0.
+    spot = np.repeat(bright_spot((8.0, 0.0)), 6, axis=0)
+    angles = np.deg2rad(np.random.default_rng(3).uniform(-30.0, 30.0, size=6))
+    assert np.abs(np.sin(angles)).min() * 8.0 > 0.5  # the mirror image is far away
+    if distort is distort_r:
+        out = distort(spot, 3, max_angle=30.0)
+    else:
+        out = distort(spot, 3, max_angle=30.0, scale=(1.0, 1.0), canvas=29)
+    for item, angle in zip(out[:, 0], angles):
+        expected = AffineTransform(rotation=angle)([[8.0, 0.0]])[0]
+        np.testing.assert_allclose(centroid_offset(item), expected, atol=0.05)
+
+
+def test_warp_image_file_rotation_is_an_affine_transform(tmp_path):
+    image_module = pytest.importorskip("PIL.Image")
+    pixels = np.random.default_rng(0).random((SIZE, SIZE)).astype(np.float32)
+    src = tmp_path / "in.tiff"
+    image_module.fromarray(pixels).save(src)  # mode "F"
+    warped = warp_image_file(src, tmp_path / "out.tiff", rotate=30.0, scale=1.5)
+    forward = about(CENTRE, AffineTransform(scale=1.5, rotation=np.deg2rad(30.0)))
+    expected = sample_affine(pixels[None, None].astype(np.float64), [forward.inverse],
+                             (SIZE, SIZE))[0]
+    assert_same_image(warped, expected)
+
+
+def test_warp_image_file_spline_is_exact_after_an_affine_map(tmp_path):
+    image_module = pytest.importorskip("PIL.Image")
+    pixels = np.random.default_rng(1).random((SIZE, SIZE)).astype(np.float32)
+    src = tmp_path / "in.tiff"
+    image_module.fromarray(pixels).save(src)  # mode "F"
+    warped = warp_image_file(src, tmp_path / "out.tiff", rotate=20.0, tps_jitter=0.05, seed=4)
+    # Output points go through the spline first, then through the affine map.
+    controls = warpkit.control_point_grid(16)
+    targets = controls + np.random.default_rng(4).normal(0.0, 0.1, size=controls.shape)
+    bent = warpkit.tps_grid(controls, targets[None], (1, 1, SIZE, SIZE))
+    forward = about(CENTRE, AffineTransform(rotation=np.deg2rad(20.0)))
+    theta = forward.inverse.to_normalized((SIZE, SIZE))
+    grid = bent @ theta[:, :2].T + theta[:, 2]
+    expected = warpkit.grid_sample(pixels[None, None].astype(np.float64), grid)[0]
+    assert_same_image(warped, expected)
+
+
+def test_homography_sign_puts_the_quadrilateral_in_front():
+    from warpkit.data._geometry import homography
+
+    # A map whose horizon (w = 0, the line x = 50) separates pixel (0, 0)
+    # from a quadrilateral near x = 100: normalized to params[2, 2] = 1, it
+    # has w < 0 on the quadrilateral, where the warps would read nothing.
+    true = PerspectiveTransform([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-0.02, 0.0, 1.0]])
+    src = np.array([[95.0, 0.0], [105.0, 0.0], [105.0, 10.0], [95.0, 10.0]])
+    dst = true(src)
+    found = homography(src, dst)
+    np.testing.assert_allclose(found(src), dst, rtol=0, atol=1e-9 * np.abs(dst).max())
+    assert found.params[2] @ [100.0, 5.0, 1.0] > 0
