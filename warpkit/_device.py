@@ -4,6 +4,7 @@ Importing warpkit never imports numba-cuda: the CUDA backend loads the first
 time a function receives an array that exposes ``__cuda_array_interface__``.
 """
 
+import numpy as np
 from autograd.tracer import getval
 
 
@@ -42,10 +43,12 @@ def backend_for(**arrays):
     >>> backend_for(input=np.zeros((1, 1, 2, 2)), grid=np.zeros((1, 2, 2, 2))).__name__
     'warpkit.backends.cpu'
     """
-    if check_same_device(**arrays):
-        return cuda_backend()
     from .backends import cpu
 
+    if all(type(array) is np.ndarray for array in arrays.values()):
+        return cpu  # the common case, without the device checks
+    if check_same_device(**arrays):
+        return cuda_backend()
     return cpu
 
 

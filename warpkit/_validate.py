@@ -361,7 +361,7 @@ def check_allocation(name, shape, dtype, value=None, extra=()):
     """
     shown = tuple(shape) if value is None else value
     # NumPy refuses a shape whose non-zero extents need too many bytes, even an empty one.
-    if _nbytes([max(int(e), 1) for e in shape], dtype) > np.iinfo(np.intp).max:
+    if _nbytes([max(int(e), 1) for e in shape], dtype) > _INTP_MAX:
         raise MemoryError(f"{name} {shown} asks for a {np.dtype(dtype).name} array of shape "
                           f"{tuple(shape)}, too large for NumPy even when empty; use a smaller "
                           f"size")
@@ -369,7 +369,7 @@ def check_allocation(name, shape, dtype, value=None, extra=()):
     working = sum(_nbytes(s, d) for s, d in extra)
     nbytes = result + working
     limit = physical_memory()
-    too_big_for_numpy = max([result] + [_nbytes(s, d) for s, d in extra]) > np.iinfo(np.intp).max
+    too_big_for_numpy = max([result] + [_nbytes(s, d) for s, d in extra]) > _INTP_MAX
     if too_big_for_numpy or (limit is not None and nbytes > limit):
         also = f" and working arrays of {_format_bytes(working)}" if working else ""
         available = ""
@@ -379,6 +379,9 @@ def check_allocation(name, shape, dtype, value=None, extra=()):
             f"{name} {shown} needs a {np.dtype(dtype).name} array of {_format_bytes(result)} "
             f"(shape {tuple(shape)}){also}{available}; use a smaller size or split the batch")
     return nbytes
+
+
+_INTP_MAX = int(np.iinfo(np.intp).max)
 
 
 def _nbytes(shape, dtype):

@@ -167,6 +167,8 @@ def plan_backward(batch, out_height, height, width, threads, need_input, need_gr
     threads = max(1, int(threads))
     rows = batch * out_height
     plane = height * width
+    if threads == 1:  # one chunk, every row (the common small call, kept cheap)
+        return [(need_input, need_grid, [(0, plane, 0, rows)])]
     if not need_input or threads == 1 or batch >= threads:
         if need_input:
             starts = _even_split(batch, min(threads, max(batch, 1))) * out_height

@@ -31,8 +31,23 @@ def _spec(args, need_input=True, need_grid=True):
                     need_input, need_grid)
 
 
-def _row_bounds(rows, args):
-    return row_chunks(rows, threads_for(args.output_work()))
+def _run_rows(kernel, rows, args, arguments, index_shape=None):
+    """``kernel(*arguments, [index,] start, end)`` over chunks of ``rows`` rows, on
+    the threads the call's size earns (a small call runs here, unsplit).
+
+    With ``index_shape`` (the input's), every chunk gets its own index scratch
+    (:func:`warpkit.kernels.cpu.index_scratch`): chunks run at once.
+    """
+    def chunk(start, end):
+        scratch = () if index_shape is None else (cpu.index_scratch(index_shape),)
+        return arguments + scratch + (start, end)
+
+    threads = threads_for(args.output_work())
+    if threads == 1:
+        kernel(*chunk(0, rows))
+        return
+    bounds = row_chunks(rows, threads)
+    run_chunks(kernel, [chunk(start, end) for start, end in zip(bounds[:-1], bounds[1:])])
 
 
 # ------------------------------------------------------------- grid_sample
@@ -46,9 +61,7 @@ def grid_sample(args, input, grid):
     if out.size == 0:
         return out
     kernel = cpu.specialized(cpu.grid_sample_forward, _spec(args))
-    bounds = _row_bounds(grid.shape[0] * grid.shape[1], args)
-    run_chunks(kernel, [(input, grid, out, cpu.index_scratch(input.shape), start, end)
-                        for start, end in zip(bounds[:-1], bounds[1:])])
+    _run_rows(kernel, grid.shape[0] * grid.shape[1], args, (input, grid, out), input.shape)
     return out
 
 
@@ -99,17 +112,14 @@ def fused_forward(family, args, input, params):
     kernels = family.cpu
     if isinstance(kernels, BlockKernels):
         kernel = cpu.specialized(kernels.forward, _spec(args), kernels.family)
-        bounds = _row_bounds(batch * out_height, args)
-        run_chunks(kernel, [(input,) + params + (args.xs, args.ys, out,
-                                                 cpu.index_scratch(input.shape), start, end)
-                            for start, end in zip(bounds[:-1], bounds[1:])])
+        _run_rows(kernel, batch * out_height, args, (input,) + params + (args.xs, args.ys, out),
+                  input.shape)
         return out
     shared = _shared_centres(params)
-    kernel = kernels.forward_shared if shared else kernels.forward
-    bounds = _row_bounds((1 if shared else batch) * out_height, args)
     options = (args.mode, args.padding, args.align_corners)
-    run_chunks(kernel, [(input,) + params + (args.xs, args.ys) + options + (out, start, end)
-                        for start, end in zip(bounds[:-1], bounds[1:])])
+    _run_rows(kernels.forward_shared if shared else kernels.forward,
+              (1 if shared else batch) * out_height, args,
+              (input,) + params + (args.xs, args.ys) + options + (out,))
     return out
 
 
