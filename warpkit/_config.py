@@ -1,7 +1,9 @@
 """The one place for JIT options and launch parameters.
 
-Every Numba decorator in warpkit takes its options from here, so that a
-reader (and a test) can see at a glance how kernels are compiled.
+Every CPU kernel's ``numba.njit`` takes its options from here, so that a
+reader (and a test) can see at a glance how kernels are compiled.  The CUDA
+kernels use numba-cuda's ``cuda.jit`` with its defaults (no fast-math
+either); their block size is :data:`CUDA_BLOCK_SIZE` here.
 
 * No ``fastmath``: the kernels must handle NaN and Inf coordinates, and the
   fast-math flags let LLVM assume neither exists.
