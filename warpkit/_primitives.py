@@ -95,7 +95,7 @@ class FusedWarp:
         values, options = self._split(rest)
         backend = backend_for(input=input, **dict(zip(self.family.parameters, values)))
         args = WarpArgs(input, *options)
-        params = self._parameters(backend, args, values)
+        params, _ = self._parameters(backend, args, values)
         return backend.fused_forward(self.family, args, input, params)
 
     def _vjp(self, input, *rest, wrt=None):
@@ -105,24 +105,23 @@ class FusedWarp:
                               **dict(zip(self.family.parameters, values)))
         args = WarpArgs(input, *options)
         args.check_grad_output(grad_output)
-        params = self._parameters(backend, args, values)
+        params, dtypes = self._parameters(backend, args, values)
         need_params = any(name in wrt for name in self.family.parameters)
         grad_input, grads = backend.fused_vjp(self.family, args, input, params, grad_output,
                                               "input" in wrt, need_params)
         if grads is None:
             return only((grad_input,) + (None,) * len(values), wrt, self.names)
-        grads = [_like(name, grad, value)
-                 for name, grad, value in zip(self.family.parameters, grads, values)]
+        grads = [_like(grad, value, dtype) for grad, value, dtype in zip(grads, values, dtypes)]
         return only((grad_input, *grads), wrt, self.names)
 
     def _parameters(self, backend, args, values):
-        for name, value in zip(self.family.parameters, values):
-            _validate.float_dtype(name, value)
-        return backend.parameters(self.family, args, values)
+        """The parameters in their kernel form, and the dtype of each as given."""
+        dtypes = [_validate.float_dtype(name, value)
+                  for name, value in zip(self.family.parameters, values)]
+        return backend.parameters(self.family, args, values), dtypes
 
 
-def _like(name, grad, value):
-    """``grad`` in the shape and dtype of the parameter ``value``."""
+def _like(grad, value, dtype):
+    """``grad`` in the shape of the parameter ``value`` and its ``dtype``."""
     grad = grad.reshape(array_shape(value))
-    dtype = _validate.float_dtype(name, value)
     return grad if grad.dtype == dtype else grad.astype(dtype)

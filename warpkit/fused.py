@@ -340,10 +340,14 @@ def warp_tps(input, control_points, target_points, size=None, *, regularization=
     options = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
     if check_same_device(input=input, control_points=control_points,
                          target_points=target_points):
-        coefficients, controls = _device_coefficients(input, control_points, target_points,
-                                                      regularization)
-        return warp_tps_coefficients(input, coefficients, controls, size, **options)
-    coefficients = _solve(input, control_points, target_points, regularization)
+        # GPU arrays: the points come to the host for the small float64
+        # solve, the coefficients go back to the device
+        backend = backend_for(input=input)
+        coefficients = backend.to_device(_solve(input, backend.to_host(control_points),
+                                                backend.to_host(target_points),
+                                                regularization))
+    else:
+        coefficients = _solve(input, control_points, target_points, regularization)
     return warp_tps_coefficients(input, coefficients, control_points, size, **options)
 
 
@@ -397,7 +401,7 @@ def warp_tps_vjp(input, control_points, target_points, grad_output, size=None, *
     need_points = "control_points" in wrt or "target_points" in wrt
     grad_input, grad_coefficients, grad_centres = warp_tps_coefficients_vjp(
         input, backend.to_device(coefficients) if on_device else coefficients,
-        backend.to_device(host_controls) if on_device else host_controls, grad_output, size,
+        control_points if on_device else host_controls, grad_output, size,
         **options, wrt=("input",) * ("input" in wrt) + ("coefficients", "control_points")
         * need_points)
     if not need_points:
@@ -426,11 +430,3 @@ def _solve(input, control_points, target_points, regularization):
                          f"got {coefficients.shape[0]}")
     return coefficients
 
-
-def _device_coefficients(input, control_points, target_points, regularization):
-    """Spline coefficients for GPU arrays: the points come to the host for the
-    small float64 solve, the coefficients go back to the device."""
-    backend = backend_for(input=input)
-    controls = backend.to_host(control_points)
-    coefficients = _solve(input, controls, backend.to_host(target_points), regularization)
-    return backend.to_device(coefficients), control_points
