@@ -71,9 +71,8 @@ def grid_sample_vjp(args, input, grid, grad_output, need_input, need_grid):
     input = _validate.for_kernel(input, args.dtype, "input")
     grid = _validate.for_kernel(grid, args.dtype, "grid")
     grad_output = _validate.for_kernel(grad_output, args.dtype, "grad_output")
-    batch, channels = args.input_shape[:2]
-    grad_input = np.zeros(args.input_shape if need_input else (batch, channels, 0, 0),
-                          dtype=args.dtype)
+    batch = args.input_shape[0]
+    grad_input = _input_gradient(args, need_input)
     grad_grid = (np.empty if grad_output.size else np.zeros)(
         grid.shape if need_grid else (0, 0, 0, 2), dtype=args.dtype)
     if grad_output.size and (need_input or need_grid):
@@ -138,11 +137,10 @@ def fused_vjp(family, args, input, params, grad_output, need_input, need_params)
 
 def _block_vjp(kernels, args, input, params, grad_output, need_input, need_params):
     """Backward of a block-kernel family by :func:`~warpkit.backends.chunks.plan_backward`."""
-    batch, channels, out_height, _ = args.output_shape
+    batch, _, out_height, _ = args.output_shape
     height, width = args.input_shape[2:]
     count = PARAMETER_COUNTS[kernels.family]
-    grad_input = np.zeros(args.input_shape if need_input else (batch, channels, 0, 0),
-                          dtype=args.dtype)
+    grad_input = _input_gradient(args, need_input)
     grad_params = np.zeros((batch, count))
     if grad_output.size and (need_input or need_params):
         for pass_input, pass_params, chunks in plan_backward(
@@ -195,6 +193,14 @@ def _pixel_vjp(kernels, args, input, params, grad_output):
     ])
     sum_buffers(buffers, grad_input, threads)
     return grad_input, [_sum_in_order(acc) for acc in accumulators]
+
+
+def _input_gradient(args, need_input):
+    """The zeroed input gradient a backward kernel adds into, or an empty
+    ``(N, C, 0, 0)`` stand-in the kernel never touches when it is not needed."""
+    batch, channels = args.input_shape[:2]
+    return np.zeros(args.input_shape if need_input else (batch, channels, 0, 0),
+                    dtype=args.dtype)
 
 
 def _shared_centres(params):
