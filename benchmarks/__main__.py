@@ -21,7 +21,8 @@ from . import report, workloads as wl
 from .anchors import versions
 from .core import Skip, matches, prepare_process, registry, run_case, set_threads
 
-CASE_MODULES = ("bench_sampler", "cases_warps", "cases_grids", "cases_training")
+CASE_MODULES = ("bench_sampler", "cases_warps", "cases_grids", "cases_training",
+                "cases_volumes")
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 
@@ -67,7 +68,8 @@ def parse_args(argv):
                              "(default 2; the thread-scaling table always runs 1 and 2)")
     parser.add_argument("--workloads", default="all",
                         help="'all', 'anchor' (the four anchor workloads) or "
-                             "comma-separated keys: " + ", ".join(wl.ALL_WORKLOADS))
+                             "comma-separated keys: "
+                             + ", ".join(wl.ALL_WORKLOADS + wl.VOLUME_WORKLOADS))
     parser.add_argument("--repeat", type=int, default=7,
                         help="timed runs per contender after warm-up (default 7)")
     parser.add_argument("--out", default=None,
@@ -91,14 +93,15 @@ def parse_args(argv):
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
     if args.workloads == "all":
-        args.workload_keys = list(wl.ALL_WORKLOADS)
+        args.workload_keys = list(wl.ALL_WORKLOADS + wl.VOLUME_WORKLOADS)
     elif args.workloads == "anchor":
         args.workload_keys = list(wl.ANCHOR_WORKLOADS)
     else:
         args.workload_keys = [key.strip() for key in args.workloads.split(",") if key.strip()]
-        unknown = [key for key in args.workload_keys if key not in wl.ALL_WORKLOADS]
+        valid = wl.ALL_WORKLOADS + wl.VOLUME_WORKLOADS
+        unknown = [key for key in args.workload_keys if key not in valid]
         if unknown:
-            parser.error(f"unknown workloads {unknown}; valid: {', '.join(wl.ALL_WORKLOADS)}")
+            parser.error(f"unknown workloads {unknown}; valid: {', '.join(valid)}")
     if args.out is None:
         args.out = os.path.join(DEFAULT_OUT, "quick") if args.quick else DEFAULT_OUT
     return args

@@ -311,8 +311,10 @@ def write(out_dir, meta, results, compile_result, scaling_result, gpu_result=Non
     lines += [
         f"Run `{meta['command'].strip()}` on {meta['started']}, {meta['cpus']} CPUs, "
         f"{meta['seconds']:.0f} s in all, load average {meta.get('load_at_start', 0):.1f} at the "
-        f"start and {meta.get('load_at_end', 0):.1f} at the end (above the CPU count, other "
-        "processes shared the cores and the times are noisy)"
+        f"start and {meta.get('load_at_end', 0):.1f} at the end"
+        + (" (above the CPU count: other processes shared the cores and the times are noisy)"
+           if max(meta.get("load_at_start", 0), meta.get("load_at_end", 0)) > meta["cpus"]
+           else "")
         + (" — **quick mode: tiny sizes, one run each; these times mean nothing**"
            if meta["quick"] else "") + ".",
         "",
@@ -347,6 +349,11 @@ def write(out_dir, meta, results, compile_result, scaling_result, gpu_result=Non
         "million pixels; tps warps and grids run where N·Ho·Wo·K ≤ 20M kernel terms; SciPy (one thread, "
         "seconds per call) where the output has ≤ 5M elements. "
         "Each left-out pair is listed under *Skipped* with its reason.",
+        "- Volumes (the `volume.*` operations only): one 128³ volume (N=1 C=1) and four "
+        "two-channel 64³ volumes (N=4 C=2), float32 NCDHW, a rotation ≈ 15° about a tilted "
+        "axis with scale 0.9 and a shift; warpkit's 5-D `grid_sample` and fused 3-D "
+        "`warp_affine` against PyTorch's 5-D `grid_sample` (and `affine_grid`); Mpix/s counts "
+        "output voxels.",
         f"- Threads: {', '.join(str(t) for t in meta['thread_counts'])} for the operation "
         "tables (the \"thr\" column), 1 and 2 in the thread-scaling table. "
         "warpkit's thread count is `numba.set_num_threads` (warpkit splits each call into that "

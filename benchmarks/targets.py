@@ -17,6 +17,8 @@ CUDA = "CUDA"
 TRAINING = "training"
 BANDWIDTH = "bandwidth"
 TINY = "n64c1-28"
+#: The volume workloads (1x1x128³ and 4x2x64³).
+VOLUMES = ("v1c1-128", "v4c2-64")
 
 
 def _find(results, name, workload, threads):
@@ -101,6 +103,9 @@ def collect(results, compile_result, meta):
     c.ratio_target(FUSED, "fused warp_affine fwd+bwd ≥ 1× torch on 28²", fb, (TINY,), "torch",
                    1.0)
     _memory_target(c, fb)
+    c.ratio_target(FUSED, "fused 3-D warp_affine fwd+bwd (θ gradient) ≥ 3× torch affine_grid + "
+                          "5-D grid_sample fwd+bwd on 128³ and 4×2×64³",
+                   "volume.warp_affine.forward_backward.theta", VOLUMES, "torch", 3.0)
     _spline_accuracy_target(c, results)
 
     gpu = meta.get("gpu") or {}
@@ -150,6 +155,10 @@ def _cpu_kernel_targets(c, results, meta):
                    "grid_sample.forward.bicubic", THREE_LARGER, "torch", 2.0)
     c.ratio_target(CPU, "nearest forward ≥ 1× torch everywhere", "grid_sample.forward.nearest",
                    (TINY,) + THREE_LARGER, "torch", 1.0)
+    for name, text in (("volume.grid_sample.forward.trilinear", "forward"),
+                       ("volume.grid_sample.backward.trilinear", "backward (input + grid)")):
+        c.ratio_target(CPU, f"trilinear {text} ≥ 2× torch's 5-D grid_sample on 128³ and "
+                            "4×2×64³", name, VOLUMES, "torch", 2.0)
     theta = "warp_affine.forward_backward.theta"
     c.ratio_target(CPU, "fused warp_affine fwd+bwd, θ gradient only, ≥ 3× torch "
                         "affine_grid+grid_sample on the three larger", theta,

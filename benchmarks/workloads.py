@@ -76,6 +76,50 @@ _QUICK = {
 }
 
 
+@dataclass(frozen=True)
+class VolumeWorkload:
+    """A batch of volumes (N, C, D, H, W), warped into an output of the same size."""
+
+    key: str
+    n: int
+    c: int
+    d: int
+    h: int
+    w: int
+
+    @property
+    def label(self):
+        side = f"{self.d}³" if self.d == self.h == self.w else f"{self.d}×{self.h}×{self.w}"
+        return f"N={self.n} C={self.c} {side}"
+
+    @property
+    def shape(self):
+        return (self.n, self.c, self.d, self.h, self.w)
+
+    @property
+    def pixels(self):
+        """Output voxels (N * Do * Ho * Wo), the unit of the Mpix/s column."""
+        return self.n * self.d * self.h * self.w
+
+    @property
+    def elements(self):
+        return self.n * self.c * self.d * self.h * self.w
+
+
+#: The volume workloads of the 3-D targets: one 128³ volume and a batch of
+#: four two-channel 64³ volumes (only the volume benchmarks run on these).
+VOLUME_WORKLOADS = ("v1c1-128", "v4c2-64")
+
+_FULL.update({
+    "v1c1-128": VolumeWorkload("v1c1-128", 1, 1, 128, 128, 128),
+    "v4c2-64": VolumeWorkload("v4c2-64", 4, 2, 64, 64, 64),
+})
+_QUICK.update({
+    "v1c1-128": VolumeWorkload("v1c1-128", 1, 1, 6, 7, 8),
+    "v4c2-64": VolumeWorkload("v4c2-64", 2, 2, 5, 5, 5),
+})
+
+
 def workload(key, quick=False):
     """The workload called ``key`` (its tiny version in quick mode)."""
     return (_QUICK if quick else _FULL)[key]
@@ -154,6 +198,31 @@ def affine_grid(thetas, height, width, dtype=np.float32):
     base = base_grid(height, width)
     grid = np.einsum("pj,nij->npi", base, thetas.astype(np.float64))
     return grid.reshape(len(thetas), height, width, 2).astype(dtype)
+
+
+def affine_thetas_3d(n, dtype=np.float32):
+    """(N, 3, 4) normalized 3-D affine maps: rotation ~15 deg about a tilted axis,
+    scale 0.9, a small shift; each volume of the batch a slightly different angle."""
+    axis = np.array([1.0, 2.0, 3.0]) / np.sqrt(14.0)
+    cross = np.array([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]],
+                      [-axis[1], axis[0], 0.0]])
+    theta = np.zeros((n, 3, 4))
+    for k, angle in enumerate(np.deg2rad(15.0 + 2.0 * np.arange(n) / max(n, 1))):
+        rotation = np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
+        theta[k, :, :3] = 0.9 * rotation
+    theta[:, :, 3] = (0.05, -0.03, 0.02)
+    return theta.astype(dtype)
+
+
+def affine_grid_3d(thetas, depth, height, width, dtype=np.float32):
+    """(N, D, H, W, 3) grid of ``thetas`` (N, 3, 4) (align_corners=False), untimed setup."""
+    def axis(size):
+        return (2.0 * np.arange(size) + 1.0) / size - 1.0
+
+    gz, gy, gx = np.meshgrid(axis(depth), axis(height), axis(width), indexing="ij")
+    base = np.stack([gx.ravel(), gy.ravel(), gz.ravel(), np.ones(gx.size)], axis=1)
+    grid = np.einsum("pj,nij->npi", base, thetas.astype(np.float64))
+    return grid.reshape(len(thetas), depth, height, width, 3).astype(dtype)
 
 
 def perspective_grid(hs, height, width, dtype=np.float32):

@@ -20,10 +20,12 @@ LAYERS = [
     ("backends", ["warpkit._validate", "warpkit._args", "warpkit._device",
                   "warpkit.backends"]),
     ("primitives", ["warpkit.families", "warpkit._primitives", "warpkit.sampling",
-                    "warpkit.fused", "warpkit.grids", "warpkit.tps"]),
+                    "warpkit.fused", "warpkit.grids", "warpkit.tps", "warpkit.displacement",
+                    "warpkit.regularizers"]),
     ("geometry", ["warpkit.transforms", "warpkit.dispatch"]),
     ("nn/data", ["warpkit.nn", "warpkit.data"]),
-    ("cli", ["warpkit.cli", "warpkit.experiments", "warpkit.__main__"]),
+    ("cli", ["warpkit.cli", "warpkit.experiments", "warpkit.registration",
+             "warpkit.__main__"]),
 ]
 
 

@@ -83,6 +83,19 @@ def test_anchor_agrees_with_warpkit(quick_run):
         pytest.fail("grid_sample.forward.bilinear did not run")
 
 
+def test_volume_rows_agree_with_torch(quick_run):
+    """The 3-D rows ran beside PyTorch's 5-D grid_sample and computed the same values."""
+    _, out = quick_run
+    with open(out / "results.json") as handle:
+        data = json.load(handle)
+    ran = {record["name"]: record for record in data["results"] if "timings" in record}
+    for name in ("volume.grid_sample.forward.trilinear",
+                 "volume.warp_affine.forward_backward.theta"):
+        torch_timing = ran[name]["timings"]["torch"]
+        assert torch_timing["max_diff"] < 1e-3, (name, torch_timing)
+    assert "torch" in ran["volume.grid_sample.backward.trilinear"]["timings"]
+
+
 def test_unknown_option_is_an_error():
     completed = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--threads", "zero"], cwd=ROOT,

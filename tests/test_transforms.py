@@ -116,7 +116,7 @@ def test_tps_estimate_interpolates():
     (lambda: TpsTransform.estimate([[0, 0], [1, 0], [1, 0.0]], np.eye(3, 2)), "duplicates"),
     (lambda: TpsTransform([[0, 0], [1, 0], [0, 1.0]], np.eye(3, 2), -1.0), "regularization"),
     (lambda: TpsTransform(np.eye(3, 2), np.eye(4, 2)), "same number"),
-    (lambda: AffineTransform(np.eye(4)), r"shape \(3, 3\)"),
+    (lambda: AffineTransform(np.eye(5)), r"shape \(3, 3\)"),
     (lambda: AffineTransform([[1, 0, 0], [0, 1, 0], [0.1, 0, 1]]), "last row"),
     (lambda: AffineTransform(np.eye(3), scale=2.0), "either"),
     (lambda: AffineTransform(np.zeros((2, 3))).inverse, "not invertible"),

@@ -10,7 +10,13 @@ The public API (everything importable as ``warpkit.<name>``):
   each with its explicit backward -- :func:`warp_affine`,
   :func:`warp_affine_vjp`, :func:`warp_perspective`,
   :func:`warp_perspective_vjp`, :func:`warp_tps`, :func:`warp_tps_vjp` --
-  and :func:`warp`, which warps by any transform object;
+  and :func:`warp`, which warps by any transform object; all of them take
+  volumes ``(N, C, D, H, W)`` too;
+* dense displacement fields -- :func:`warp_displacement`,
+  :func:`warp_displacement_vjp`, :func:`compose_displacements`,
+  :func:`integrate_velocity` -- and the regularizers of a registration loss,
+  :func:`smoothness_penalty`, :func:`jacobian_determinant`,
+  :func:`count_folds`;
 * transform objects (pixel coordinates, ``input_from_output``) --
   :class:`AffineTransform`, :class:`PerspectiveTransform`,
   :class:`TpsTransform`;
@@ -32,8 +38,11 @@ from .transforms import AffineTransform, PerspectiveTransform, TpsTransform
 from .fused import (warp_affine, warp_affine_vjp, warp_perspective, warp_perspective_vjp,
                     warp_tps, warp_tps_vjp)
 from .dispatch import warp
+from .displacement import (compose_displacements, integrate_velocity, warp_displacement,
+                           warp_displacement_vjp)
+from .regularizers import count_folds, jacobian_determinant, smoothness_penalty
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AffineTransform", "PerspectiveTransform", "TpsTransform",
@@ -41,5 +50,7 @@ __all__ = [
     "grid_sample", "grid_sample_vjp",
     "warp", "warp_affine", "warp_affine_vjp", "warp_perspective", "warp_perspective_vjp",
     "warp_tps", "warp_tps_vjp",
+    "warp_displacement", "warp_displacement_vjp", "compose_displacements", "integrate_velocity",
+    "smoothness_penalty", "jacobian_determinant", "count_folds",
     "__version__",
 ]

@@ -66,7 +66,8 @@ class FusedWarp:
 
     ``forward(input, *parameters, size, mode, padding_mode, align_corners)``
     and ``vjp(input, *parameters, grad_output, size, mode, padding_mode,
-    align_corners, wrt=...)``, on whichever backend holds the arrays.
+    align_corners, wrt=...)``, on whichever backend holds the arrays.  The
+    family's ``dims`` says whether ``input`` holds images (2) or volumes (3).
 
     Examples
     --------
@@ -94,7 +95,7 @@ class FusedWarp:
     def _forward(self, input, *rest):
         values, options = self._split(rest)
         backend = backend_for(input=input, **dict(zip(self.family.parameters, values)))
-        args = WarpArgs(input, *options)
+        args = WarpArgs(input, *options, dims=self.family.dims)
         params, _ = self._parameters(backend, args, values)
         return backend.fused_forward(self.family, args, input, params)
 
@@ -103,9 +104,9 @@ class FusedWarp:
         wrt = self.names if wrt is None else _validate.check_wrt(wrt, self.names)
         backend = backend_for(input=input, grad_output=grad_output,
                               **dict(zip(self.family.parameters, values)))
-        args = WarpArgs(input, *options)
+        args = WarpArgs(input, *options, dims=self.family.dims)
+        params, dtypes = self._parameters(backend, args, values)  # names a volume's shapes
         args.check_grad_output(grad_output)
-        params, dtypes = self._parameters(backend, args, values)
         need_params = any(name in wrt for name in self.family.parameters)
         grad_input, grads = backend.fused_vjp(self.family, args, input, params, grad_output,
                                               "input" in wrt, need_params)

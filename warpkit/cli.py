@@ -5,6 +5,7 @@
     warpkit train --dataset RTS --model st-cnn --epochs 50 --out runs/rts
     warpkit table --quick --out results
     warpkit warp photo.jpg tilted.png --rotate 15 --perspective 0.05
+    warpkit register fixed.npy moving.npy --out runs/reg
 
 ``python -m warpkit`` runs the same command.  This module parses and checks
 the command line; the training runs, the table and their files are
@@ -16,7 +17,8 @@ error: ...``, and exit status 2.
 
 ``train`` and ``table`` need the ``train`` extra (``pip install 'warpkit[train]'``:
 scikit-learn for the built-in digits, tqdm, matplotlib, Pillow); ``warp``
-needs Pillow.
+needs Pillow; ``register`` (:mod:`warpkit.registration`) needs matplotlib
+for its picture.
 """
 
 import argparse
@@ -27,8 +29,10 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 import warpkit
-from warpkit import _validate, data, experiments, nn
+from warpkit import _validate, data, experiments, nn, registration
 from warpkit.data.datasets import NATIVE_SIZES
 
 __all__ = ["main", "build_parser"]
@@ -164,6 +168,11 @@ def _list_of(kind, parse_item):
     return parse
 
 
+def _phantom_size(text):
+    """An integer >= 8: the side of ``warpkit register --demo``'s phantom (argparse ``type=``)."""
+    return _integer(text, 8)
+
+
 def st_pool(text):
     """``auto`` or an integer >= 1 (argparse ``type=``)."""
     if text.strip().lower() == "auto":
@@ -292,6 +301,59 @@ def _cmd_warp(args):
     except (OSError, ValueError, TypeError) as error:
         raise UsageError(str(error)) from None
     print(f"wrote {args.output}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- register
+
+def _register_volumes(args):
+    """``(fixed, moving, true_flow or None, title)`` of the phantom or of the two files."""
+    if args.demo or (args.fixed is None and args.moving is None):
+        if args.fixed is not None:
+            raise UsageError("argument --demo: registers the built-in phantom; give either "
+                             "--demo or FIXED and MOVING, not both")
+        pair = registration.make_phantom_pair(args.size, seed=args.seed)
+        return (pair.fixed, pair.moving, pair.flow,
+                f"phantom {args.size}x{args.size}x{args.size}, seed {args.seed}")
+    if args.moving is None:
+        raise UsageError("argument MOVING: expected two volume files, FIXED and MOVING "
+                         "(or --demo)")
+    volumes = []
+    for name, path in (("FIXED", args.fixed), ("MOVING", args.moving)):
+        if not os.path.isfile(path):
+            raise UsageError(f"argument {name}: no such file {path!r}")
+        try:
+            volumes.append(registration.load_volume(path, name))
+        except (OSError, ValueError) as error:
+            raise UsageError(f"argument {name}: {error}") from None
+    fixed, moving = volumes
+    if fixed.shape != moving.shape:
+        raise UsageError(f"argument MOVING: expected the shape of FIXED {fixed.shape}, got "
+                         f"{moving.shape}")
+    if min(fixed.shape[-3:]) < 2:
+        raise UsageError(f"argument FIXED: expected at least 2 voxels along D, H and W, got "
+                         f"shape {fixed.shape}")
+    if not (np.all(np.isfinite(fixed)) and np.all(np.isfinite(moving))):
+        raise UsageError("argument FIXED/MOVING: the volumes hold NaN or infinite values")
+    names = f"{os.path.basename(args.fixed)} <- {os.path.basename(args.moving)}"
+    return fixed, moving, None, f"{names}, {'x'.join(map(str, fixed.shape[-3:]))}"
+
+
+def _cmd_register(args):
+    fixed, moving, true_flow, title = _register_volumes(args)
+    if args.diffeomorphic:
+        title += ", diffeomorphic"
+    if args.out:
+        _check_out(args.out)
+    result = registration.register(
+        fixed, moving, affine_iterations=args.affine_iterations, iterations=args.iterations,
+        smoothness=args.smoothness, diffeomorphic=args.diffeomorphic, true_flow=true_flow)
+    print(f"{title}\n{result.summary()}")
+    if args.out:
+        registration.write_outputs(args.out, fixed, moving, result, title=title)
+        print(f"wrote {', '.join(os.path.join(args.out, n) for n in registration.OUTPUT_FILES)}")
+    if args.json:
+        print(json.dumps({"title": title, **result.to_dict()}))
     return 0
 
 
@@ -445,6 +507,41 @@ def _warp_parser(commands):
                       metavar=_braces(paddings), help="what areas outside the input show")
 
 
+def _register_parser(commands):
+    register = _command(
+        commands, "register", _cmd_register, "register two volumes (affine, then deformable)",
+        "Align the MOVING volume with the FIXED one by gradient descent: an affine map "
+        "(12 parameters), then a smooth dense displacement field (mean squared difference "
+        "plus a smoothness penalty). Volumes are .npy files, or .npz files holding one "
+        "array, of shape (D, H, W) or (C, D, H, W). Without files (or with --demo) it "
+        "registers a built-in blob phantom whose true field is known and reports the "
+        "flow error. With --out writes " f"{', '.join(registration.OUTPUT_FILES)}.")
+    register.add_argument("fixed", nargs="?", default=None, metavar="FIXED",
+                          help="the reference volume (.npy/.npz)")
+    register.add_argument("moving", nargs="?", default=None, metavar="MOVING",
+                          help="the volume to warp onto FIXED (.npy/.npz)")
+    register.add_argument("--demo", action="store_true",
+                          help="register the built-in phantom (the default without files)")
+    register.add_argument("--size", type=_phantom_size, default=32, metavar="S",
+                          help="phantom size SxSxS, S >= 8 (--demo)")
+    register.add_argument("--seed", type=nonnegative_int, default=0, metavar="N",
+                          help="seed of the phantom and its deformation (--demo)")
+    register.add_argument("--affine-iterations", type=nonnegative_int, default=100,
+                          metavar="N", help="gradient steps of the affine stage (0 skips it)")
+    register.add_argument("--iterations", type=nonnegative_int, default=100, metavar="N",
+                          help="gradient steps of the deformable stage (0 skips it)")
+    register.add_argument("--smoothness", type=nonnegative_float, default=0.05, metavar="X",
+                          help="weight of the smoothness penalty of the field")
+    register.add_argument("--diffeomorphic", action="store_true",
+                          help="fit a stationary velocity field integrated by scaling and "
+                               "squaring: the map cannot fold")
+    register.add_argument("--out", default=None, metavar="DIR",
+                          help=f"folder for {', '.join(registration.OUTPUT_FILES)} (default: "
+                               f"write nothing)")
+    register.add_argument("--json", action="store_true",
+                          help="print the numbers as JSON on the last line of stdout")
+
+
 def _join(values):
     """``a,b,c`` for a sequence; a single value as it is."""
     if isinstance(values, (tuple, list)):
@@ -468,13 +565,14 @@ def build_parser():
     parser = _Parser(
         prog="warpkit", formatter_class=_HelpFormatter,
         description="Train and compare spatial transformer networks on distorted digits, "
-                    "and warp image files.")
+                    "warp image files and register volumes.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {warpkit.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     _train_parser(commands)
     _table_parser(commands)
     _warp_parser(commands)
+    _register_parser(commands)
     return parser
 
 

@@ -7,13 +7,20 @@ vector-Jacobian product and their registration), and the backends
 (``warpkit.backends.cpu``, ``warpkit.backends.cuda``) run the kernels
 it names.  Adding a family means its maths (kernels), its spec here and its
 tests; see the "How to extend warpkit" page of the documentation.
+
+Images (N, C, H, W) and volumes (N, C, D, H, W) have families of their own:
+:data:`AFFINE_3D` and :data:`PERSPECTIVE_3D` (``dims`` 3) run the volume
+kernels (:mod:`warpkit.kernels.cpu_volume`), and the public warps pick them
+for a 5-D input.
 """
 
+import collections
 import dataclasses
 
-from .kernels import cpu_fused
+from .kernels import cpu_fused, cpu_volume
 
-__all__ = ["Family", "AFFINE", "PERSPECTIVE", "TPS", "FAMILIES"]
+__all__ = ["Family", "AFFINE", "PERSPECTIVE", "TPS", "AFFINE_3D", "PERSPECTIVE_3D",
+           "FAMILIES", "VOLUME_FAMILIES"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,10 +38,15 @@ class Family:
         by name) returns the shape each parameter takes in the kernels, or
         raises a ``ValueError`` naming the parameter.
     cpu : namedtuple
-        The CPU kernels (``warpkit.kernels.cpu_fused``).
+        The CPU kernels (``warpkit.kernels.cpu_fused``; for volumes a
+        ``VolumeKernels`` naming the point source of
+        ``warpkit.kernels.cpu_volume``).
     cuda : str
-        The name of the CUDA kernel set in ``warpkit.kernels.cuda_fused``,
-        looked up on first GPU use (numba-cuda is an optional dependency).
+        The name of the CUDA kernel set in ``warpkit.kernels.cuda_fused``
+        (volumes: ``warpkit.kernels.cuda_volume``), looked up on first GPU
+        use (numba-cuda is an optional dependency).
+    dims : int
+        Spatial axes of the input: 2 for images, 3 for volumes.
     """
 
     name: str
@@ -42,14 +54,23 @@ class Family:
     kernel_shapes: object
     cpu: object
     cuda: str
+    dims: int = 2
 
 
-def _matrix_shapes(name, rows, cols):
-    """``kernel_shapes`` of a family with one (N, rows, cols) matrix per sample."""
+#: The CPU kernels of a volume family: the volume kernels of
+#: ``warpkit.kernels.cpu_volume`` for one point source
+#: (``cpu_volume.SOURCE_AFFINE``, ``SOURCE_PERSPECTIVE``), a compile-time
+#: constant of the kernels.
+VolumeKernels = collections.namedtuple("VolumeKernels", "source")
+
+
+def _matrix_shapes(name, rows, cols, note=""):
+    """``kernel_shapes`` of a family with one (N, rows, cols) matrix per sample;
+    ``note`` follows the expected shape in the error message."""
 
     def kernel_shapes(batch, shapes):
         shape = shapes[name]
-        expected = f"(N, {rows}, {cols})"
+        expected = f"(N, {rows}, {cols}){note}"
         if len(shape) != 3 or shape[1:] != (rows, cols):
             raise ValueError(f"{name} must have shape {expected}, got {shape}")
         if shape[0] != batch:
@@ -89,5 +110,19 @@ PERSPECTIVE = Family("perspective", ("homography",), _matrix_shapes("homography"
 TPS = Family("tps", ("coefficients", "control_points"), _tps_shapes,
              cpu_fused.TPS_KERNELS, "TPS_KERNELS")
 
-#: Every family, by name.
+#: Every family of images, by name.
 FAMILIES = {family.name: family for family in (AFFINE, PERSPECTIVE, TPS)}
+
+_VOLUME = " for a volume input (N, C, D, H, W)"
+
+#: Volumes: theta (N, 3, 4) maps ``(x, y, z, 1)``; H (N, 4, 4) maps it to ``(u, v, s, w)``.
+AFFINE_3D = Family("affine", ("theta",), _matrix_shapes("theta", 3, 4, _VOLUME),
+                   VolumeKernels(cpu_volume.SOURCE_AFFINE), "AFFINE_3D_KERNELS", dims=3)
+
+PERSPECTIVE_3D = Family("perspective", ("homography",),
+                        _matrix_shapes("homography", 4, 4, _VOLUME),
+                        VolumeKernels(cpu_volume.SOURCE_PERSPECTIVE), "PERSPECTIVE_3D_KERNELS",
+                        dims=3)
+
+#: Every family of volumes, by name.
+VOLUME_FAMILIES = {family.name: family for family in (AFFINE_3D, PERSPECTIVE_3D)}

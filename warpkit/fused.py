@@ -6,7 +6,9 @@ and thin-plate splines), but the kernels compute each output pixel's input
 coordinate on the fly, and the backward kernels turn coordinate gradients
 into parameter gradients on the spot: no ``(N, H_out, W_out, 2)`` array is
 ever allocated, forward or backward.  Gradients are deterministic
-(bit-identical from run to run) on every backend.
+(bit-identical from run to run) on every backend.  The affine and
+perspective warps take volumes too: a 5-D ``input`` (N, C, D, H, W) selects
+the volume family (``theta`` (N, 3, 4), ``homography`` (N, 4, 4)).
 
 Each family's primitives are built from its spec (:mod:`warpkit.families`,
 ``warpkit._primitives.FusedWarp``); the functions here give them their
@@ -25,7 +27,7 @@ from . import _validate
 from ._args import array_shape, check_image
 from ._device import backend_for, check_same_device
 from ._primitives import FusedWarp, only
-from .families import AFFINE, PERSPECTIVE, TPS
+from .families import AFFINE, AFFINE_3D, PERSPECTIVE, PERSPECTIVE_3D, TPS
 from .tps import solve_tps
 
 __all__ = [
@@ -39,9 +41,15 @@ __all__ = [
     "warp_tps_coefficients_vjp",
 ]
 
-_AFFINE = FusedWarp(AFFINE)
-_PERSPECTIVE = FusedWarp(PERSPECTIVE)
+_AFFINE = {2: FusedWarp(AFFINE), 3: FusedWarp(AFFINE_3D)}
+_PERSPECTIVE = {2: FusedWarp(PERSPECTIVE), 3: FusedWarp(PERSPECTIVE_3D)}
 _TPS = FusedWarp(TPS)
+
+
+def _for_input(warps, input):
+    """The warp of images, or of volumes for a 5-D ``input`` (the family's checks
+    then name what is wrong with either)."""
+    return warps[3 if len(array_shape(input)) == 5 else 2]
 
 
 # ---------------------------------------------------------------------- affine
@@ -49,29 +57,31 @@ _TPS = FusedWarp(TPS)
 
 def warp_affine(input, theta, size=None, *, mode="bilinear", padding_mode="zeros",
                 align_corners=False):
-    """Warp images by affine maps, fused: ``grid_sample(input, affine_grid(theta, ...))``.
+    """Warp images or volumes by affine maps: ``grid_sample(input, affine_grid(theta, ...))``.
 
     Differentiable under :mod:`autograd` with respect to ``input`` and
     ``theta``; no sampling grid is allocated in either direction.
 
     Parameters
     ----------
-    input : ndarray, shape (N, C, H, W), float32 or float64
-        Images to read from.
-    theta : ndarray, shape (N, 2, 3)
-        Maps normalized *output* coordinates ``(x, y, 1)`` to normalized
-        *input* coordinates (the ``input_from_output`` map of
-        :func:`warpkit.affine_grid`).
+    input : ndarray, shape (N, C, H, W) or (N, C, D, H, W), float32 or float64
+        Images, or volumes, to read from.
+    theta : ndarray, shape (N, 2, 3), or (N, 3, 4) for volumes
+        Maps normalized *output* coordinates ``(x, y, 1)`` (volumes: ``(x,
+        y, z, 1)``) to normalized *input* coordinates (the
+        ``input_from_output`` map of :func:`warpkit.affine_grid`).
     size : tuple of int, optional
-        Output ``(H_out, W_out)`` (or ``(N, C, H_out, W_out)``); default the
-        input's ``(H, W)``.
+        Output ``(H_out, W_out)`` (or ``(N, C, H_out, W_out)``); volumes
+        ``(D_out, H_out, W_out)`` (or ``(N, C, D_out, H_out, W_out)``).
+        Default the input's spatial size.
     mode, padding_mode, align_corners
-        As for :func:`warpkit.grid_sample`.
+        As for :func:`warpkit.grid_sample` (``"bilinear"`` is trilinear and
+        ``"bicubic"`` tricubic on volumes).
 
     Returns
     -------
-    ndarray, shape (N, C, H_out, W_out)
-        The images warped by ``theta``, dtype of ``input``.
+    ndarray, shape (N, C, H_out, W_out) or (N, C, D_out, H_out, W_out)
+        The images (volumes) warped by ``theta``, dtype of ``input``.
 
     Examples
     --------
@@ -84,8 +94,17 @@ def warp_affine(input, theta, size=None, *, mode="bilinear", padding_mode="zeros
            [ 5.,  6.,  7.,  0.],
            [ 9., 10., 11.,  0.],
            [13., 14., 15.,  0.]])
+
+    A volume, read one slice deeper (z is the third coordinate; with
+    ``align_corners`` and a depth of 3, one slice is one normalized unit):
+
+    >>> volume = np.arange(3.0).reshape(1, 1, 3, 1, 1)
+    >>> theta = np.array([[[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 1.0]]])
+    >>> warpkit.warp_affine(volume, theta, align_corners=True)[0, 0, :, 0, 0]
+    array([1., 2., 0.])
     """
-    return _AFFINE.forward(input, theta, size, mode, padding_mode, align_corners)
+    return _for_input(_AFFINE, input).forward(input, theta, size, mode, padding_mode,
+                                              align_corners)
 
 
 def warp_affine_vjp(input, theta, grad_output, size=None, *, mode="bilinear",
@@ -96,7 +115,7 @@ def warp_affine_vjp(input, theta, grad_output, size=None, *, mode="bilinear",
     ----------
     input, theta, size, mode, padding_mode, align_corners
         As for :func:`warp_affine`.
-    grad_output : ndarray, shape (N, C, H_out, W_out)
+    grad_output : ndarray, shape (N, C, H_out, W_out) or (N, C, D_out, H_out, W_out)
         Gradient of a scalar loss with respect to the output.
     wrt : tuple of {"input", "theta"}, optional
         The gradients to compute (keyword only; default both).  An STN whose
@@ -105,10 +124,10 @@ def warp_affine_vjp(input, theta, grad_output, size=None, *, mode="bilinear",
 
     Returns
     -------
-    grad_input : ndarray, shape (N, C, H, W), or None
+    grad_input : ndarray, shape of ``input``, or None
         Same dtype as ``input``; bit-identical from run to run.  None unless
         ``"input"`` is in ``wrt``.
-    grad_theta : ndarray, shape (N, 2, 3), or None
+    grad_theta : ndarray, shape of ``theta`` ((N, 2, 3) or (N, 3, 4)), or None
         Same dtype as ``theta``; reduced in float64 inside the kernel.  None
         unless ``"theta"`` is in ``wrt``.
 
@@ -122,9 +141,21 @@ def warp_affine_vjp(input, theta, grad_output, size=None, *, mode="bilinear",
     >>> grad_theta[0]  # 4 pixels, d/dx = 1 and d/dy = 2 per normalized half-width
     array([[0., 0., 4.],
            [0., 0., 8.]])
+
+    A volume rising by 4 per slice in z (with ``align_corners`` and a depth
+    of 3, one slice is one normalized unit):
+
+    >>> volume = np.array([0.0, 4.0, 8.0]).reshape(1, 1, 3, 1, 1)
+    >>> theta = np.array([[[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 0, 0]]])  # z = 0 everywhere
+    >>> _, grad_theta = warp_affine_vjp(volume, theta, np.ones((1, 1, 3, 1, 1)),
+    ...                                 align_corners=True, wrt=("theta",))
+    >>> grad_theta[0]  # 3 voxels, d/dz = 4 per normalized unit
+    array([[ 0.,  0.,  0.,  0.],
+           [ 0.,  0.,  0.,  0.],
+           [ 0.,  0.,  0., 12.]])
     """
-    return _AFFINE.vjp(input, theta, grad_output, size, mode, padding_mode, align_corners,
-                       wrt=wrt)
+    return _for_input(_AFFINE, input).vjp(input, theta, grad_output, size, mode,
+                                          padding_mode, align_corners, wrt=wrt)
 
 
 # ----------------------------------------------------------------- perspective
@@ -132,7 +163,7 @@ def warp_affine_vjp(input, theta, grad_output, size=None, *, mode="bilinear",
 
 def warp_perspective(input, homography, size=None, *, mode="bilinear", padding_mode="zeros",
                      align_corners=False):
-    """Warp images by homographies, fused: ``grid_sample(input, perspective_grid(...))``.
+    """Warp images or volumes by homographies: ``grid_sample(input, perspective_grid(...))``.
 
     Differentiable under :mod:`autograd` with respect to ``input`` and
     ``homography``, without a sampling grid, like :func:`warp_affine`.
@@ -140,21 +171,23 @@ def warp_perspective(input, homography, size=None, *, mode="bilinear", padding_m
     Parameters
     ----------
     input
-        As for :func:`warp_affine`.
-    homography : ndarray, shape (N, 3, 3)
+        As for :func:`warp_affine`: images (N, C, H, W) or volumes (N, C, D, H, W).
+    homography : ndarray, shape (N, 3, 3), or (N, 4, 4) for volumes
         Maps normalized homogeneous output coordinates ``(x, y, 1)`` to
         homogeneous input coordinates ``(u, v, w)``; the sampler reads
-        ``(u / w, v / w)``.  Output pixels with ``w <= 0`` (at infinity or
-        behind the camera) or NaN ``w`` read the far point ``(-1e30, -1e30)``
-        -- the padding value there, 0 for ``"zeros"`` -- and pass no gradient
-        to ``homography``: the rule of :func:`warpkit.perspective_grid`.
+        ``(u / w, v / w)`` (volumes: ``(x, y, z, 1)`` to ``(u, v, s, w)``,
+        read at ``(u / w, v / w, s / w)``).  Output pixels with ``w <= 0``
+        (at infinity or behind the camera) or NaN ``w`` read the far point
+        ``-1e30`` on every axis -- the padding value there, 0 for
+        ``"zeros"`` -- and pass no gradient to ``homography``: the rule of
+        :func:`warpkit.perspective_grid`.
     size, mode, padding_mode, align_corners
         As for :func:`warpkit.warp_affine`.
 
     Returns
     -------
-    ndarray, shape (N, C, H_out, W_out)
-        The images seen through the homographies, dtype of ``input``.
+    ndarray, shape (N, C, H_out, W_out) or (N, C, D_out, H_out, W_out)
+        The images (volumes) seen through the homographies, dtype of ``input``.
 
     Examples
     --------
@@ -164,8 +197,19 @@ def warp_perspective(input, homography, size=None, *, mode="bilinear", padding_m
     >>> np.array_equal(warpkit.warp_perspective(image, doubled),  # H ~ H / 2: a shift
     ...                warpkit.warp_affine(image, np.array([[[1.0, 0, 0.5], [0, 1.0, 0]]])))
     True
+
+    The same for a volume, with a (4, 4) homography:
+
+    >>> volume = np.arange(27.0).reshape(1, 1, 3, 3, 3)
+    >>> doubled = 2 * np.eye(4)[None]
+    >>> doubled[0, 0, 3] = 2.0  # x + 1: one voxel to the right (align_corners, width 3)
+    >>> warpkit.warp_perspective(volume, doubled, align_corners=True)[0, 0, 0]
+    array([[1., 2., 0.],
+           [4., 5., 0.],
+           [7., 8., 0.]])
     """
-    return _PERSPECTIVE.forward(input, homography, size, mode, padding_mode, align_corners)
+    return _for_input(_PERSPECTIVE, input).forward(input, homography, size, mode,
+                                                   padding_mode, align_corners)
 
 
 def warp_perspective_vjp(input, homography, grad_output, size=None, *, mode="bilinear",
@@ -177,16 +221,16 @@ def warp_perspective_vjp(input, homography, grad_output, size=None, *, mode="bil
     ----------
     input, homography, size, mode, padding_mode, align_corners
         As for :func:`warp_perspective`.
-    grad_output : ndarray, shape (N, C, H_out, W_out)
+    grad_output : ndarray, shape (N, C, H_out, W_out) or (N, C, D_out, H_out, W_out)
         Gradient of a scalar loss with respect to the output.
     wrt : tuple of {"input", "homography"}, optional
         The gradients to compute (keyword only; default both).
 
     Returns
     -------
-    grad_input : ndarray, shape (N, C, H, W), or None
+    grad_input : ndarray, shape of ``input``, or None
         Same dtype as ``input``; None unless ``"input"`` is in ``wrt``.
-    grad_homography : ndarray, shape (N, 3, 3), or None
+    grad_homography : ndarray, shape of ``homography`` ((N, 3, 3) or (N, 4, 4)), or None
         Same dtype as ``homography``; None unless ``"homography"`` is in ``wrt``.
 
     Examples
@@ -200,9 +244,16 @@ def warp_perspective_vjp(input, homography, grad_output, size=None, *, mode="bil
     array([[0., 0., 4.],
            [0., 0., 8.],
            [0., 0., 0.]])
+
+    A volume (the gradient has the homography's shape):
+
+    >>> grads = warp_perspective_vjp(np.ones((1, 1, 2, 2, 2)), np.eye(4)[None],
+    ...                              np.ones((1, 1, 2, 2, 2)))
+    >>> [g.shape for g in grads]
+    [(1, 1, 2, 2, 2), (1, 4, 4)]
     """
-    return _PERSPECTIVE.vjp(input, homography, grad_output, size, mode, padding_mode,
-                            align_corners, wrt=wrt)
+    return _for_input(_PERSPECTIVE, input).vjp(input, homography, grad_output, size, mode,
+                                               padding_mode, align_corners, wrt=wrt)
 
 
 # ------------------------------------------------------------- thin-plate spline

@@ -40,6 +40,8 @@ SECTION_TITLES = {
     "warpkit.grids": "Grid generators",
     "warpkit.fused": "Fused warps",
     "warpkit.dispatch": "Fused warps",
+    "warpkit.displacement": "Displacement fields",
+    "warpkit.regularizers": "Displacement fields",
     "warpkit.transforms": "Transform objects",
     "warpkit.coords": "Coordinates",
 }

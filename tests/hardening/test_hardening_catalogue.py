@@ -365,7 +365,7 @@ def test_transform_matrix_of_real_dtype_is_converted(cls, dtype):
 
 @pytest.mark.parametrize("cls", [AffineTransform, PerspectiveTransform])
 @pytest.mark.parametrize("matrix,message", [
-    (np.eye(4), "matrix must have shape"), (np.ones(3), "matrix must have shape"),
+    (np.eye(5), "matrix must have shape"), (np.ones(3), "matrix must have shape"),
     (np.full((3, 3), np.nan), "matrix must be finite"),
     (np.diag([1.0, np.inf, 1.0]), "matrix must be finite"),
 ])

@@ -19,10 +19,12 @@ from .. import _validate
 from ..kernels import cpu
 from ..kernels.cpu_fused import BlockKernels, PARAMETER_COUNTS
 from ..kernels.simd import KERNEL_VECTOR_BITS
+from . import cpu_volume
 from .chunks import gradient_buffers, plan_backward, plan_chunks, row_chunks, sum_buffers
 from .threads import run_chunks, threads_for
 
-__all__ = ["grid_sample", "grid_sample_vjp", "parameters", "fused_forward", "fused_vjp"]
+__all__ = ["grid_sample", "grid_sample_vjp", "parameters", "fused_forward", "fused_vjp",
+           "displacement", "displacement_vjp"]
 
 
 def _spec(args, need_input=True, need_grid=True):
@@ -55,6 +57,8 @@ def _run_rows(kernel, rows, args, arguments, index_shape=None):
 
 def grid_sample(args, input, grid):
     """:func:`warpkit.grid_sample` on NumPy arrays."""
+    if args.dims == 3:  # volumes: warpkit.backends.cpu_volume
+        return cpu_volume.grid_sample(args, input, grid)
     input = _validate.for_kernel(input, args.dtype, "input")
     grid = _validate.for_kernel(grid, args.dtype, "grid")
     out = np.empty(args.output_shape, dtype=args.dtype)
@@ -68,6 +72,9 @@ def grid_sample(args, input, grid):
 def grid_sample_vjp(args, input, grid, grad_output, need_input, need_grid):
     """:func:`warpkit.grid_sample_vjp` on NumPy arrays: ``(grad_input, grad_grid)``,
     each None unless needed."""
+    if args.dims == 3:
+        return cpu_volume.grid_sample_vjp(args, input, grid, grad_output, need_input,
+                                          need_grid)
     input = _validate.for_kernel(input, args.dtype, "input")
     grid = _validate.for_kernel(grid, args.dtype, "grid")
     grad_output = _validate.for_kernel(grad_output, args.dtype, "grad_output")
@@ -103,6 +110,10 @@ def parameters(family, args, values):
 
 def fused_forward(family, args, input, params):
     """The warped images: ``family``'s forward kernels over chunks of output rows."""
+    if family.dims == 3:  # volumes: the matrix point sources of warpkit.backends.cpu_volume
+        return cpu_volume.volume_forward(
+            family.cpu.source, args, _validate.for_kernel(input, args.dtype, "input"),
+            params[0], (args.xs, args.ys, args.zs))
     out = np.empty(args.output_shape, dtype=args.dtype)
     if out.size == 0:
         return out
@@ -127,6 +138,11 @@ def fused_vjp(family, args, input, params, grad_output, need_input, need_params)
     or None)``."""
     input = _validate.for_kernel(input, args.dtype, "input")
     grad_output = _validate.for_kernel(grad_output, args.dtype, "grad_output")
+    if family.dims == 3:  # no input scatter unless need_input; float64 acc in chunk order
+        grad_input, _, acc = cpu_volume.volume_vjp(
+            family.cpu.source, args, input, params[0], grad_output, need_input, need_params,
+            (args.xs, args.ys, args.zs))
+        return grad_input, (None if acc is None else [acc.reshape(params[0].shape)])
     if isinstance(family.cpu, BlockKernels):
         grad_input, grads = _block_vjp(family.cpu, args, input, params, grad_output,
                                        need_input, need_params)
@@ -216,3 +232,65 @@ def _sum_in_order(accumulators):
     for part in accumulators[1:]:
         total += part
     return total
+
+
+# ------------------------------------------------------ displacement fields
+#
+# Images run the flow kernels of warpkit.kernels.cpu (the grid_sample block
+# pipeline with points computed from the flow); volumes run the SOURCE_FLOW
+# kernels through the volume runner.  The flow is converted to the input's
+# dtype, as a grid is; its gradient comes back in the flow's own dtype.
+
+
+def displacement(args, input, flow):
+    """:func:`warpkit.warp_displacement` on NumPy arrays: the warped batch
+    ``(N, C, *flow.shape[1:-1])``."""
+    input = _validate.for_kernel(input, args.dtype, "input")
+    flow = _validate.for_kernel(flow, args.dtype, "flow")
+    if args.dims == 3:
+        return cpu_volume.volume_forward(cpu_volume.kernels.SOURCE_FLOW, args, input, flow,
+                                         args.bases, args.scales)
+    out = np.empty(args.output_shape, dtype=args.dtype)
+    if out.size == 0:
+        return out
+    kernel = cpu.specialized(cpu.displacement_forward, _spec(args))
+    base_x, base_y = args.bases
+    _run_rows(kernel, flow.shape[0] * flow.shape[1], args,
+              (input, flow, base_x, base_y, args.scales, out), input.shape)
+    return out
+
+
+def displacement_vjp(args, input, flow, grad_output, need_input, need_flow,
+                     deterministic=True):
+    """:func:`warpkit.warp_displacement_vjp` on NumPy arrays: ``(grad_input,
+    grad_flow)``, each None unless needed; always deterministic on the CPU."""
+    input = _validate.for_kernel(input, args.dtype, "input")
+    flow = _validate.for_kernel(flow, args.dtype, "flow")
+    grad_output = _validate.for_kernel(grad_output, args.dtype, "grad_output")
+    if args.dims == 3:
+        grad_input, grad_flow, _ = cpu_volume.volume_vjp(
+            cpu_volume.kernels.SOURCE_FLOW, args, input, flow, grad_output, need_input,
+            need_flow, args.bases, args.scales)
+    else:
+        grad_input, grad_flow = _displacement_vjp_2d(args, input, flow, grad_output,
+                                                     need_input, need_flow)
+    return (grad_input if need_input else None,
+            grad_flow.astype(args.flow_dtype, copy=False) if need_flow else None)
+
+
+def _displacement_vjp_2d(args, input, flow, grad_output, need_input, need_flow):
+    grad_input = _input_gradient(args, need_input)
+    grad_flow = (np.empty if grad_output.size else np.zeros)(
+        flow.shape if need_flow else (0, 0, 0, 2), dtype=args.dtype)
+    if grad_output.size and (need_input or need_flow):
+        height, width = args.input_shape[2:]
+        base_x, base_y = args.bases
+        for pass_input, pass_flow, chunks in plan_backward(
+                flow.shape[0], flow.shape[1], height, width, threads_for(args.output_work()),
+                need_input, need_flow):
+            kernel = cpu.specialized(cpu.displacement_backward,
+                                     _spec(args, pass_input, pass_flow))
+            run_chunks(kernel, [(input, flow, base_x, base_y, args.scales, grad_output,
+                                 grad_input, grad_flow, cpu.index_scratch(input.shape))
+                                + chunk for chunk in chunks])
+    return grad_input, grad_flow

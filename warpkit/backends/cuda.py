@@ -28,6 +28,16 @@ family's spec names (:mod:`warpkit.families`, kernels in
 fixed order (bit-identical from run to run); the input gradient uses the
 same scatter as :func:`grid_sample_vjp`.
 
+Volumes and displacement fields
+-------------------------------
+5-D ``grid_sample``, the fused 3-D warps (families with ``dims`` 3) and
+:func:`displacement` / :func:`displacement_vjp` (2-D and 3-D) run the
+kernels of :mod:`warpkit.kernels.cuda_volume`, imported on first use.  A
+volume's ``(D_out, H_out)`` are flattened into the rows of the 2-D launch
+geometry and its input gradient is scattered into the ``(N, C, D * H, W)``
+view of the gradient, with the same two scatters as images; without
+``need_input`` a volume kernel scatters nothing.
+
 Input-gradient scatter
 ----------------------
 :func:`grid_sample_vjp` has two ways to add the input gradient (see
@@ -59,11 +69,18 @@ __all__ = [
     "parameters",
     "fused_forward",
     "fused_vjp",
+    "displacement",
+    "displacement_vjp",
     "to_host",
     "DETERMINISTIC",
     "scatter",
     "release_scratch",
 ]
+
+#: Layouts of volume arrays, for error messages.
+VOLUME = "(N, C, D, H, W)"
+VOLUME_GRID = "(N, D_out, H_out, W_out, 3)"
+VOLUME_OUT = "(N, C, D_out, H_out, W_out)"
 
 #: Default of ``deterministic`` in :func:`grid_sample_vjp`.
 DETERMINISTIC = True
@@ -178,6 +195,10 @@ def grid_sample(args, input, grid):
     >>> warpkit.grid_sample(image, grid).copy_to_host()[0, 0, 0]
     array([0., 1., 2., 3.])
     """
+    if _dims(args) == 3:
+        return _field_forward(_volume().GRID_3D_KERNELS, args,
+                              as_device_array("input", input, 5, VOLUME),
+                              as_device_array("grid", grid, 5, VOLUME_GRID), *_no_bases(3))
     input = as_device_array("input", input, 4, "(N, C, H, W)")
     grid = as_device_array("grid", grid, 4, "(N, H_out, W_out, 2)")
     out = cuda.device_array(args.output_shape, dtype=args.dtype)
@@ -209,6 +230,12 @@ def grid_sample_vjp(args, input, grid, grad_output, need_input, need_grid,
     >>> grad_grid.copy_to_host()[0, 0, 0]
     array([1., 2.])
     """
+    if _dims(args) == 3:
+        return _field_vjp(_volume().GRID_3D_KERNELS, args,
+                          as_device_array("input", input, 5, VOLUME),
+                          as_device_array("grid", grid, 5, VOLUME_GRID),
+                          as_device_array("grad_output", grad_output, 5, VOLUME_OUT),
+                          *_no_bases(3), need_input, need_grid, deterministic, args.grid_dtype)
     input = as_device_array("input", input, 4, "(N, C, H, W)")
     grid = as_device_array("grid", grid, 4, "(N, H_out, W_out, 2)")
     grad_output = as_device_array("grad_output", grad_output, 4, "(N, C, H_out, W_out)")
@@ -240,6 +267,8 @@ def _scatter(args, grad_output, deterministic, launch, kernel_pair):
     the int64 accumulator ``fixed`` at a scale set by ``max |grad_output|``
     (``max_abs``), and a last pass turns the accumulator into
     ``grad_input``.  An empty ``grad_output`` launches nothing: zeros.
+    Volume gradients reach the kernels as their 4-D ``(N, C, D * H, W)``
+    views (:func:`_rows_view`), images as they are.
     """
     if deterministic is None:
         deterministic = DETERMINISTIC
@@ -247,23 +276,41 @@ def _scatter(args, grad_output, deterministic, launch, kernel_pair):
     if grad_output.size == 0:
         _fill_zero(grad_input)
         return grad_input
+    view = _rows_view(grad_input)
     if not deterministic:
         _fill_zero(grad_input)
-        launch(kernel_pair[0], grad_input)
+        launch(kernel_pair[0], view)
         return grad_input
-    batch, _, out_height, out_width = args.output_shape
+    batch, rows, width = _output_rows(args)
     flat_input = grad_input.reshape(grad_input.size)
     flat_blocks, flat_threads = kernels.flat_launch(grad_input.size)
     with _scratch_lock:
         fixed, max_abs = _fixed_scratch(grad_input.size)
         kernels.fill_zero_reset[flat_blocks, flat_threads](flat_input, max_abs)
-        max_blocks, max_threads = kernels.pixel_launch(batch, out_height, out_width,
+        max_blocks, max_threads = kernels.pixel_launch(batch, rows, width,
                                                        max_blocks=MAX_REDUCTION_BLOCKS)
-        kernels.abs_max[max_blocks, max_threads](grad_output, max_abs)
-        launch(kernel_pair[1], grad_input, fixed.reshape(args.input_shape), max_abs)
+        reduction = kernels.abs_max if len(grad_output.shape) == 4 else _volume().abs_max_volume
+        reduction[max_blocks, max_threads](grad_output, max_abs)
+        launch(kernel_pair[1], view, fixed.reshape(view.shape), max_abs)
         kernels.finish_fixed[flat_blocks, flat_threads](
-            fixed, flat_input, max_abs, float(out_height * out_width))
+            fixed, flat_input, max_abs, float(rows * width))
     return grad_input
+
+
+def _output_rows(args):
+    """``(N, rows, W_out)`` of the launch geometry: a volume's ``(D_out, H_out)``
+    flattened into ``D_out * H_out`` rows."""
+    shape = args.output_shape
+    return shape[0], int(np.prod(shape[2:-1], dtype=np.int64)), shape[-1]
+
+
+def _rows_view(array):
+    """A 5-D volume array ``(N, C, D, H, W)`` as its 4-D view ``(N, C, D * H, W)``;
+    4-D arrays as they are."""
+    shape = tuple(array.shape)
+    if len(shape) == 4:
+        return array
+    return array.reshape(shape[:2] + (shape[2] * shape[3], shape[4]))
 
 
 def _fill_zero(array):
@@ -302,26 +349,32 @@ def _device_id():
 #: of 4 K + 6 accumulators in global memory).
 SPLINE_MAX_BLOCKS = 256
 
-# Device copies of the normalized base coordinates, by (device, size, align).
+# Device copies of small float64 vectors (base coordinates), by (device, values).
 _coordinates = {}
 _MAX_COORDINATES = 32
 
 
 def _base_coordinates(args):
-    """``args.xs`` and ``args.ys`` on the device (cached)."""
-    arrays = []
-    for values in (args.xs, args.ys):
-        key = (_device_id(), values.shape[0], args.align_corners)
-        array = _coordinates.get(key)
-        if array is None:
-            if len(_coordinates) >= _MAX_COORDINATES:
-                _coordinates.pop(next(iter(_coordinates)))
-            array = _coordinates[key] = cuda.to_device(values)
-        arrays.append(array)
-    return arrays
+    """``args.xs``, ``args.ys`` (and ``args.zs`` for volumes) on the device (cached)."""
+    axes = (args.xs, args.ys) if len(args.output_shape) == 4 else (args.xs, args.ys, args.zs)
+    return [_device_vector(values) for values in axes]
+
+
+def _device_vector(values):
+    """A small float64 host vector on the device, cached by its values."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    key = (_device_id(), values.tobytes())
+    array = _coordinates.get(key)
+    if array is None:
+        if len(_coordinates) >= _MAX_COORDINATES:
+            _coordinates.pop(next(iter(_coordinates)))
+        array = _coordinates[key] = cuda.to_device(values)
+    return array
 
 
 def _kernel_set(family):
+    if getattr(family, "dims", 2) == 3:
+        return getattr(_volume(), family.cuda)
     return getattr(cuda_fused, family.cuda)
 
 
@@ -353,16 +406,16 @@ def fused_forward(family, args, input, params):
     >>> np.allclose(out.copy_to_host(), np.arange(16.0).reshape(1, 1, 4, 4))
     True
     """
-    input = as_device_array("input", input, 4, "(N, C, H, W)")
+    volume = getattr(family, "dims", 2) == 3
+    input = as_device_array("input", input, *((5, VOLUME) if volume else (4, "(N, C, H, W)")))
     out = cuda.device_array(args.output_shape, dtype=args.dtype)
     if out.size == 0:
         return out
-    xs, ys = _base_coordinates(args)
-    batch, _, out_height, out_width = args.output_shape
+    coordinates = _base_coordinates(args)
     kernel = _kernel_set(family).forward[args.mode]
-    for blocks, threads, row0, col0 in kernels.pixel_chunks(batch, out_height, out_width):
-        kernel[blocks, threads](input, *params, xs, ys, args.padding, args.align_corners, out,
-                                row0, col0)
+    for blocks, threads, row0, col0 in kernels.pixel_chunks(*_output_rows(args)):
+        kernel[blocks, threads](input, *params, *coordinates, args.padding, args.align_corners,
+                                out, row0, col0)
     return out
 
 
@@ -386,10 +439,12 @@ def fused_vjp(family, args, input, params, grad_output, need_input, need_params,
     array([[0., 0., 4.],
            [0., 0., 8.]])
     """
-    input = as_device_array("input", input, 4, "(N, C, H, W)")
-    grad_output = as_device_array("grad_output", grad_output, 4, "(N, C, H_out, W_out)")
+    volume = getattr(family, "dims", 2) == 3
+    input = as_device_array("input", input, *((5, VOLUME) if volume else (4, "(N, C, H, W)")))
+    grad_output = as_device_array("grad_output", grad_output, *(
+        (5, VOLUME_OUT) if volume else (4, "(N, C, H_out, W_out)")))
     kernel_set = _kernel_set(family)
-    batch, _, out_height, out_width = args.output_shape
+    batch, out_height, out_width = _output_rows(args)
     if grad_output.size == 0:
         grad_input = _scatter(args, grad_output, deterministic, None, None)
         grads = []
@@ -408,17 +463,23 @@ def fused_vjp(family, args, input, params, grad_output, need_input, need_params,
                                   np.float64)
                 for param in params]
     slots = () if matrix else _tps_slots(params, blocks, threads)
-    xs, ys = _base_coordinates(args)
+    coordinates = _base_coordinates(args)
+    # the volume kernels take need_input: without it they scatter nothing
+    flags = (need_input,) if volume else ()
 
     def launch(kernel, grad_input, fixed=None, max_abs=None):
         if fixed is None:  # the atomic kernel: its fixed-point arguments unused
             fixed = max_abs = grad_input
-        kernel[args.mode][blocks, threads](input, *params, xs, ys, grad_output, args.padding,
-                                           args.align_corners, fixed, grad_input, max_abs,
-                                           *slots, *partials)
+        kernel[args.mode][blocks, threads](input, *params, *coordinates, grad_output,
+                                           args.padding, args.align_corners, *flags, fixed,
+                                           grad_input, max_abs, *slots, *partials)
 
-    grad_input = _scatter(args, grad_output, deterministic, launch,
-                          (kernel_set.backward_atomic, kernel_set.backward_fixed))
+    if volume and not need_input:
+        launch(kernel_set.backward_atomic, _no_input_gradient(args))
+        grad_input = None
+    else:
+        grad_input = _scatter(args, grad_output, deterministic, launch,
+                              (kernel_set.backward_atomic, kernel_set.backward_fixed))
     grads = []
     for param, partial in zip(params, partials):
         rows = param.shape[0]
@@ -441,3 +502,137 @@ def _tps_slots(params, blocks, threads):
         _fill_zero(slot)
         slots.append(slot)
     return tuple(slots)
+
+
+# ------------------------------------------------------------------ volumes
+
+
+def _volume():
+    """:mod:`warpkit.kernels.cuda_volume`, imported on first use of a volume or
+    displacement kernel."""
+    from ..kernels import cuda_volume
+
+    return cuda_volume
+
+
+def _dims(args):
+    return getattr(args, "dims", 2)
+
+
+def _no_bases(dims):
+    """Base coordinates and scales of a stored grid: unused, and unit scales."""
+    return tuple(_device_vector(np.zeros(0)) for _ in range(dims)), _device_vector(np.ones(dims))
+
+
+def _no_input_gradient(args):
+    """An empty ``(N, C, 0, 0)`` stand-in for a volume input gradient nobody needs."""
+    return cuda.device_array(tuple(args.input_shape[:2]) + (0, 0), dtype=args.dtype)
+
+
+def _field_forward(kernel_set, args, input, field, bases, scales):
+    """The output of a per-element point field (a stored grid or a displacement)."""
+    out = cuda.device_array(args.output_shape, dtype=args.dtype)
+    if out.size == 0:
+        return out
+    kernel = kernel_set.forward[args.mode]
+    for blocks, threads, row0, col0 in kernels.pixel_chunks(*_output_rows(args)):
+        kernel[blocks, threads](input, field, *bases, scales, args.padding,
+                                args.align_corners, out, row0, col0)
+    return out
+
+
+def _field_vjp(kernel_set, args, input, field, grad_output, bases, scales, need_input,
+               need_field, deterministic, field_dtype):
+    """``(grad_input or None, grad_field or None)`` of a per-element point field.
+
+    The field gradient is written by the kernels (times each axis' scale);
+    the input gradient is scattered by :func:`_scatter`, or not at all for a
+    volume whose input gradient is not needed.
+    """
+    shape = tuple(field.shape)
+    grad_field = cuda.device_array(shape if need_field else (0,) * len(shape),
+                                   dtype=field_dtype)
+    volume = len(shape) == 5
+    if grad_output.size == 0:
+        _fill_zero(grad_field)
+    launches = kernels.pixel_chunks(*_output_rows(args))
+
+    def launch(kernel, grad_input, fixed=None, max_abs=None):
+        if fixed is None:  # the atomic kernel: its fixed-point arguments unused
+            fixed = max_abs = grad_input
+        for blocks, threads, row0, col0 in launches:
+            kernel[args.mode][blocks, threads](input, field, *bases, scales, grad_output,
+                                               args.padding, args.align_corners, need_input,
+                                               need_field, fixed, grad_input, grad_field,
+                                               max_abs, row0, col0)
+
+    if volume and not need_input:
+        if grad_output.size:
+            launch(kernel_set.backward_atomic, _no_input_gradient(args))
+        grad_input = None
+    else:
+        grad_input = _scatter(args, grad_output, deterministic, launch,
+                              (kernel_set.backward_atomic, kernel_set.backward_fixed))
+    return (grad_input if need_input else None), (grad_field if need_field else None)
+
+
+def _displacement_arrays(args, input, flow, grad_output=None):
+    layouts = ((4, "(N, C, H, W)", "(N, H_out, W_out, 2)", "(N, C, H_out, W_out)")
+               if args.dims == 2 else (5, VOLUME, VOLUME_GRID, VOLUME_OUT))
+    ndim = layouts[0]
+    arrays = [as_device_array("input", input, ndim, layouts[1]),
+              as_device_array("flow", flow, ndim, layouts[2])]
+    if grad_output is not None:
+        arrays.append(as_device_array("grad_output", grad_output, ndim, layouts[3]))
+    kernel_set = _volume().FLOW_2D_KERNELS if args.dims == 2 else _volume().FLOW_3D_KERNELS
+    bases = tuple(_device_vector(values) for values in args.bases)
+    scales = _device_vector(args.scales)
+    return kernel_set, arrays, bases, scales
+
+
+def displacement(args, input, flow):
+    """:func:`warpkit.warp_displacement` on device arrays: a numba device array
+    with the flow's spatial size, dtype of ``input``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numba import cuda
+    >>> from warpkit._args import DisplacementArgs
+    >>> from warpkit.backends import cuda as backend
+    >>> image = np.arange(4.0).reshape(1, 1, 1, 4)
+    >>> flow = np.zeros((1, 1, 4, 2))
+    >>> flow[..., 0] = 1.0  # one pixel to the right
+    >>> args = DisplacementArgs(image, flow, "pixels", "bilinear", "zeros", False)
+    >>> out = backend.displacement(args, cuda.to_device(image), cuda.to_device(flow))
+    >>> out.copy_to_host()[0, 0, 0]
+    array([1., 2., 3., 0.])
+    """
+    kernel_set, arrays, bases, scales = _displacement_arrays(args, input, flow)
+    return _field_forward(kernel_set, args, *arrays, bases, scales)
+
+
+def displacement_vjp(args, input, flow, grad_output, need_input, need_flow,
+                     deterministic=None):
+    """``(grad_input or None, grad_flow or None)`` of :func:`displacement`, as
+    device arrays; ``deterministic`` as in :func:`grid_sample_vjp`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numba import cuda
+    >>> from warpkit._args import DisplacementArgs
+    >>> from warpkit.backends import cuda as backend
+    >>> image = np.arange(4.0).reshape(1, 1, 1, 4)
+    >>> flow = np.zeros((1, 1, 4, 2))
+    >>> flow[..., 0] = 0.5  # half a pixel to the right: each output mixes two pixels
+    >>> args = DisplacementArgs(image, flow, "pixels", "bilinear", "zeros", False)
+    >>> grad_input, grad_flow = backend.displacement_vjp(
+    ...     args, cuda.to_device(image), cuda.to_device(flow),
+    ...     cuda.to_device(np.ones((1, 1, 1, 4))), True, True)
+    >>> grad_input.copy_to_host()[0, 0, 0], grad_flow.copy_to_host()[0, 0, :, 0]
+    (array([0.5, 1. , 1. , 1. ]), array([ 1.,  1.,  1., -3.]))
+    """
+    kernel_set, arrays, bases, scales = _displacement_arrays(args, input, flow, grad_output)
+    return _field_vjp(kernel_set, args, *arrays, bases, scales, need_input, need_flow,
+                      deterministic, args.flow_dtype)

@@ -395,8 +395,12 @@ def build(jit, scatter_add):
     return SimpleNamespace(
         unnormalize=unnormalize,
         unnormalize_scale=unnormalize_scale,
+        unnormalize_safe=unnormalize_safe,
+        pad_coordinate=pad_coordinate,
         source_index=source_index,
+        round_half_even=round_half_even,
         tap_index=tap_index,
+        bicubic_taps=bicubic_taps,
         cubic_coefficients=cubic_coefficients,
         cubic_coefficients_grad=cubic_coefficients_grad,
         sample_pixel=sample_pixel,

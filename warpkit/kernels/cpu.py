@@ -14,6 +14,11 @@ padding, ``align_corners``, vector width and, for the backward pass, which
 gradients to compute -- so no pixel branches on them.  Each specialization
 is compiled the first time it is used (and cached on disk); see
 :func:`specialized`.
+
+:func:`displacement_forward` and :func:`displacement_backward` run the same
+pipeline on points computed from a dense displacement field (the identity
+plus the scaled flow, into scratch rows), for
+:func:`warpkit.warp_displacement`.
 """
 
 import collections
@@ -22,8 +27,9 @@ import threading
 import numba
 import numpy as np
 
-from .._config import CPU_JIT_OPTIONS
-from .blocks import DGX, DGY, ROWS, backward_block, sample_block
+from .._config import CPU_DEVICE_JIT_OPTIONS, CPU_JIT_OPTIONS
+from .blocks import DGX, DGY, ROWS, SRC_X, backward_block, sample_block
+from .simd import like
 from .taps import BLOCK, INDEX_ROWS, locate
 
 #: What a kernel is specialized on.  ``bits`` is the gather width
@@ -142,6 +148,107 @@ def grid_sample_backward(mode, padding, align_corners, bits, need_input=True, ne
                 for i in range(count):
                     grid_grad[2 * i] = dgx[i]
                     grid_grad[2 * i + 1] = dgy[i]
+            pixel += count
+
+    return kernel
+
+
+# ------------------------------------------------------ displacement fields
+#
+# The same block pipeline with the points computed from a dense flow: point
+# (x, y) of output pixel (h, w) is (base_x[w] + sx * dx, base_y[h] + sy * dy),
+# in float64 and rounded to the image dtype (the wrapper picks the base
+# arrays and scales of the flow's units), so no grid array exists.  The flow
+# gradient is the grid gradient times (sx, sy).
+
+
+@numba.njit(**CPU_DEVICE_JIT_OPTIONS)
+def _flow_points(flow_n, base_x, base_y, sx, sy, first, count, out_width, points):
+    """The block's grid points ``points[2 i], points[2 i + 1]`` from the flow of one sample
+    (``flow_n`` flat, ``(H_out * W_out * 2,)``)."""
+    i = 0
+    while i < count:
+        h = (first + i) // out_width
+        w0 = first + i - h * out_width
+        segment = min(out_width - w0, count - i)
+        y = base_y[h]
+        row_xs = base_x[w0:]  # views from 0: no negative-index handling in the loop
+        row_flow = flow_n[2 * (first + i):]
+        row_points = points[2 * i:]
+        for k in range(segment):
+            row_points[2 * k] = like(points, row_xs[k] + sx * np.float64(row_flow[2 * k]))
+            row_points[2 * k + 1] = like(points, y + sy * np.float64(row_flow[2 * k + 1]))
+        i += segment
+
+
+def displacement_forward(mode, padding, align_corners, bits, need_input=True, need_grid=True):
+    """Forward kernel of a displacement warp: ``kernel(inp, flow, base_x, base_y, scales,
+    out, index, row_start, row_end)``; ``flow`` (N, H_out, W_out, 2) in the image dtype,
+    ``base_x`` (W_out,), ``base_y`` (H_out,) and ``scales`` (2,) float64; ``index`` is
+    the call's :func:`index_scratch`."""
+
+    @numba.njit(**CPU_JIT_OPTIONS)
+    def kernel(inp, flow, base_x, base_y, scales, out, index, row_start, row_end):
+        batch, channels, height, width = inp.shape
+        out_height, out_width = flow.shape[1], flow.shape[2]
+        plane = out_height * out_width
+        sx, sy = scales[0], scales[1]
+        real = np.empty((ROWS, BLOCK), dtype=inp.dtype)
+        points = real[SRC_X:SRC_X + 2].reshape(2 * BLOCK)  # the block's (x, y) pairs
+        pixel = row_start * out_width
+        end = row_end * out_width
+        while pixel < end:
+            n = pixel // plane
+            first = pixel - n * plane
+            count = min(BLOCK, end - pixel, plane - first)
+            _flow_points(flow[n].reshape(2 * plane), base_x, base_y, sx, sy, first, count,
+                         out_width, points)
+            locate(mode, padding, align_corners, points, count, height, width, real, index)
+            sample_block(mode, bits, inp[n].reshape(channels, height * width),
+                         out[n].reshape(channels, plane), first, count, real, index)
+            pixel += count
+
+    return kernel
+
+
+def displacement_backward(mode, padding, align_corners, bits, need_input=True,
+                          need_grid=True):
+    """Backward kernel of a displacement warp: ``kernel(inp, flow, base_x, base_y, scales,
+    grad_out, grad_inp, grad_flow, index, band_start, band_end, row_start, row_end)``.
+
+    As :func:`grid_sample_backward`, with the flow gradient (the grid gradient
+    times ``scales``) written into ``grad_flow`` if ``need_grid``.
+    """
+
+    @numba.njit(**CPU_JIT_OPTIONS)
+    def kernel(inp, flow, base_x, base_y, scales, grad_out, grad_inp, grad_flow, index,
+               band_start, band_end, row_start, row_end):
+        batch, channels, height, width = inp.shape
+        out_height, out_width = flow.shape[1], flow.shape[2]
+        plane = out_height * out_width
+        sx, sy = scales[0], scales[1]
+        real = np.empty((ROWS, BLOCK), dtype=inp.dtype)
+        points = real[SRC_X:SRC_X + 2].reshape(2 * BLOCK)
+        dgx, dgy = real[DGX], real[DGY]
+        pixel = row_start * out_width
+        end = row_end * out_width
+        while pixel < end:
+            n = pixel // plane
+            first = pixel - n * plane
+            count = min(BLOCK, end - pixel, plane - first)
+            _flow_points(flow[n].reshape(2 * plane), base_x, base_y, sx, sy, first, count,
+                         out_width, points)
+            locate(mode, padding, align_corners, points, count, height, width, real, index)
+            grad_planes = grad_inp[n].reshape(channels, grad_inp.shape[2] * grad_inp.shape[3])
+            backward_block(mode, bits, need_input, need_grid,
+                           inp[n].reshape(channels, height * width),
+                           grad_out[n].reshape(channels, plane), grad_planes,
+                           band_start, band_end, first, count, real, index)
+            if need_grid:
+                flow_grad = grad_flow[n].reshape(2 * plane)[2 * first:]
+                for i in range(count):
+                    flow_grad[2 * i] = like(dgx, np.float64(dgx[i]) * sx)
+                    flow_grad[2 * i + 1] = like(dgy, np.float64(dgy[i]) * sy)
             pixel += count
 
     return kernel

@@ -11,7 +11,8 @@ arrays) with plain functions, in the style of autograd's examples::
 
 from . import init
 from .checkpoint import load_checkpoint, save_checkpoint
-from .layers import conv2d, dense, dropout, flatten, im2col, max_pool, relu
+from .layers import (avg_pool3d, conv2d, conv3d, dense, dropout, flatten, im2col, max_pool,
+                     max_pool3d, relu)
 from .losses import error_rate, log_softmax, softmax_cross_entropy
 from .models import MODELS, Model, make_model
 from .optim import SGD, Adam, clip_by_global_norm, cosine_decay, global_norm, step_decay
@@ -21,7 +22,8 @@ from .tree import tree_leaves, tree_map, tree_size
 
 __all__ = [
     "init", "load_checkpoint", "save_checkpoint",
-    "conv2d", "dense", "dropout", "flatten", "im2col", "max_pool", "relu",
+    "avg_pool3d", "conv2d", "conv3d", "dense", "dropout", "flatten", "im2col", "max_pool",
+    "max_pool3d", "relu",
     "error_rate", "log_softmax", "softmax_cross_entropy",
     "MODELS", "Model", "make_model",
     "SGD", "Adam", "clip_by_global_norm", "cosine_decay", "global_norm", "step_decay",

@@ -59,8 +59,11 @@ def dense_params(rng, d_in, d_out, dtype=np.float32):
     return {"w": he_normal(rng, (d_in, d_out), d_in, dtype), "b": zeros(d_out, dtype)}
 
 
-def conv_params(rng, c_in, c_out, kernel_size, dtype=np.float32):
-    """He-initialized ``{"w": (c_out, c_in, k, k), "b": (c_out,)}`` for :func:`warpkit.nn.conv2d`.
+def conv_params(rng, c_in, c_out, kernel_size, dtype=np.float32, *, dims=2):
+    """He-initialized parameters for :func:`warpkit.nn.conv2d` or :func:`warpkit.nn.conv3d`.
+
+    Returns ``{"w": (c_out, c_in, k, k), "b": (c_out,)}``, or a
+    ``(c_out, c_in, k, k, k)`` weight with ``dims=3`` (volumes).
 
     Examples
     --------
@@ -68,7 +71,11 @@ def conv_params(rng, c_in, c_out, kernel_size, dtype=np.float32):
     >>> from warpkit.nn import init
     >>> init.conv_params(np.random.default_rng(0), 1, 8, 5)["w"].shape
     (8, 1, 5, 5)
+    >>> init.conv_params(np.random.default_rng(0), 2, 4, 3, dims=3)["w"].shape
+    (4, 2, 3, 3, 3)
     """
-    fan_in = c_in * kernel_size * kernel_size
-    return {"w": he_normal(rng, (c_out, c_in, kernel_size, kernel_size), fan_in, dtype),
+    if dims not in (2, 3):
+        raise ValueError(f"conv_params: dims must be 2 (images) or 3 (volumes), got {dims!r}")
+    fan_in = c_in * kernel_size ** dims
+    return {"w": he_normal(rng, (c_out, c_in) + (kernel_size,) * dims, fan_in, dtype),
             "b": zeros(c_out, dtype)}

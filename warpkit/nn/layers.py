@@ -1,17 +1,20 @@
 """Layers as plain functions over parameter dicts, differentiable with autograd.
 
 Every layer is a function ``layer(params, x, ...)`` (or ``layer(x, ...)`` when
-it has no parameters).  Images are NCHW; dense layers take (N, features).
-The hot spots are autograd primitives with hand-written VJPs:
+it has no parameters).  Images are NCHW, volumes NCDHW; dense layers take
+(N, features).  The hot spots are autograd primitives with hand-written VJPs:
 
-* :func:`conv2d` is im2col (a primitive whose VJP is col2im) followed by one
-  BLAS matrix product that autograd differentiates itself;
-* :func:`max_pool` keeps the arg-max of each window for its backward;
+* :func:`conv2d` and :func:`conv3d` are im2col (a primitive whose VJP is
+  col2im) followed by one BLAS matrix product;
+* :func:`max_pool` and :func:`max_pool3d` send the gradient to the first
+  maximum of each window, :func:`avg_pool3d` spreads it evenly;
 * :func:`relu` passes the gradient where the input was positive.
 
 Shape mismatches raise a ``ValueError`` that names the layer and the shapes.
 """
 
+import itertools
+import math
 import operator
 import weakref
 
@@ -20,7 +23,8 @@ import numpy as np
 from autograd.extend import defvjp, primitive
 from autograd.tracer import getval
 
-__all__ = ["dense", "conv2d", "max_pool", "relu", "dropout", "flatten", "im2col"]
+__all__ = ["dense", "conv2d", "conv3d", "max_pool", "max_pool3d", "avg_pool3d", "relu", "dropout",
+           "flatten", "im2col"]
 
 
 def _shape(x):
@@ -83,29 +87,41 @@ def dense(params, x, *, name="dense"):
     return anp.dot(x, params["w"]) + params["b"]
 
 
-# --------------------------------------------------------------------------- conv2d
+# --------------------------------------------------------------------------- convolutions
+
+_SPATIAL_AXES = {2: "H, W", 3: "D, H, W"}
+_KERNEL_AXES = {2: "kh, kw", 3: "kd, kh, kw"}
+
+
+def _window_counts(spatial, kernel_size, padding, stride):
+    """Windows per spatial axis: ``(size + 2 * padding - k) // stride + 1``."""
+    return tuple((size + 2 * padding - k) // stride + 1 for size, k in zip(spatial, kernel_size))
+
 
 @primitive
-def im2col(x, kernel_size, padding=0):
-    """Unfold every ``kh x kw`` window of ``x`` into a column (stride 1).
+def im2col(x, kernel_size, padding=0, stride=1):
+    """Unfold every window of images or volumes into a column.
 
     Parameters
     ----------
-    x : ndarray, shape (N, C, H, W)
-        Images.
+    x : ndarray, shape (N, C, H, W) or (N, C, D, H, W)
+        Images (2-D kernel) or volumes (3-D kernel).
     kernel_size : tuple of int
-        ``(kh, kw)``.
+        ``(kh, kw)`` or ``(kd, kh, kw)``: one entry per spatial axis of ``x``.
     padding : int, optional
-        Zero padding added on every side.
+        Zero padding added on every side of every spatial axis.
+    stride : int, optional
+        Step between windows along every spatial axis.
 
     Returns
     -------
-    ndarray, shape (C * kh * kw, N * H_out * W_out)
+    ndarray, shape (C * prod(kernel_size), N * prod(out_size))
         Column ``(n, i, j)`` holds the window whose top-left corner is the
-        padded pixel ``(i, j)``, ordered like a (C, kh, kw) weight, so that a
-        convolution is ``w.reshape(F, -1) @ im2col(x, ...)``.  ``H_out = H + 2 *
-        padding - kh + 1``.  Each row is one tap ``(c, di, dj)`` over all
-        output pixels: the copy reads and writes whole image rows.
+        padded pixel ``(i * stride, j * stride)``, ordered like a (C, kh, kw)
+        weight, so that a convolution is ``w.reshape(F, -1) @ im2col(x, ...)``.
+        ``out_size`` per axis is ``(size + 2 * padding - k) // stride + 1``.
+        Each row is one tap ``(c, di, dj)`` over all output pixels: the copy
+        reads and writes whole image rows.
 
     Examples
     --------
@@ -116,22 +132,28 @@ def im2col(x, kernel_size, padding=0):
            [1., 2., 4., 5.],
            [3., 4., 6., 7.],
            [4., 5., 7., 8.]])
+    >>> nn.im2col(np.arange(8.0).reshape(1, 1, 2, 2, 2), (2, 2, 2)).ravel()
+    array([0., 1., 2., 3., 4., 5., 6., 7.])
     """
-    kh, kw = kernel_size
+    kernel_size = tuple(kernel_size)
+    dims = len(kernel_size)
+    spatial_axes = tuple(range(2, 2 + dims))
     if padding:
-        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    n, c, h, w = x.shape
-    ho, wo = h - kh + 1, w - kw + 1
-    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
-    cols = np.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
-    cols[...] = windows.transpose(1, 4, 5, 0, 2, 3)
-    return cols.reshape(c * kh * kw, n * ho * wo)
+        x = np.pad(x, ((0, 0), (0, 0)) + ((padding, padding),) * dims)
+    n, c = x.shape[:2]
+    windows = np.lib.stride_tricks.sliding_window_view(x, kernel_size, axis=spatial_axes)
+    windows = windows[(slice(None), slice(None)) + (slice(None, None, stride),) * dims]
+    out_size = windows.shape[2:2 + dims]
+    cols = np.empty((c, *kernel_size, n, *out_size), dtype=x.dtype)
+    cols[...] = windows.transpose(1, *range(2 + dims, 2 + 2 * dims), 0, *spatial_axes)
+    return cols.reshape(c * math.prod(kernel_size), n * math.prod(out_size))
 
 
-def col2im(cols, x_shape, kernel_size, padding=0):
+def col2im(cols, x_shape, kernel_size, padding=0, stride=1):
     """Adjoint of :func:`im2col`: add every column back onto its window.
 
-    Returns an (N, C, H, W) array (whose memory is laid out as (C, N, H, W)).
+    Returns an array of shape ``x_shape`` (N, C, ...) whose memory is laid
+    out as (C, N, ...).
 
     Examples
     --------
@@ -142,26 +164,48 @@ def col2im(cols, x_shape, kernel_size, padding=0):
            [2., 4., 2.],
            [1., 2., 1.]])
     """
-    kh, kw = kernel_size
-    n, c, h, w = x_shape
-    hp, wp = h + 2 * padding, w + 2 * padding
-    ho, wo = hp - kh + 1, wp - kw + 1
-    taps = cols.reshape(c, kh, kw, n, ho, wo)
-    out = np.zeros((c, n, hp, wp), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            out[:, :, i:i + ho, j:j + wo] += taps[:, i, j]
+    kernel_size = tuple(kernel_size)
+    n, c = x_shape[:2]
+    spatial = tuple(x_shape[2:])
+    out_size = _window_counts(spatial, kernel_size, padding, stride)
+    taps = cols.reshape(c, *kernel_size, n, *out_size)
+    out = np.zeros((c, n, *(size + 2 * padding for size in spatial)), dtype=cols.dtype)
+    for offset in itertools.product(*map(range, kernel_size)):
+        window = tuple(slice(o, o + stride * (m - 1) + 1, stride)
+                       for o, m in zip(offset, out_size))
+        out[(slice(None), slice(None)) + window] += taps[(slice(None),) + offset]
     if padding:
-        out = out[:, :, padding:padding + h, padding:padding + w]
-    return out.transpose(1, 0, 2, 3)
+        out = out[(slice(None), slice(None)) +
+                  tuple(slice(padding, padding + size) for size in spatial)]
+    return np.swapaxes(out, 0, 1)
 
 
-defvjp(im2col, lambda ans, x, kernel_size, padding=0:
-       lambda g: col2im(g, np.shape(x), kernel_size, padding))
+defvjp(im2col, lambda ans, x, kernel_size, padding=0, stride=1:
+       lambda g: col2im(g, np.shape(x), kernel_size, padding, stride))
 
 
-def conv2d(params, x, *, padding=0, name="conv2d"):
-    """2-D convolution (cross-correlation, stride 1) of NCHW images.
+def _convolution(params, x, dims, padding, stride, name):
+    """Validate a ``dims``-D convolution's arguments (errors name the layer), then run it."""
+    padding = _int_at_least(name, "padding", padding, 0)
+    stride = _int_at_least(name, "stride", stride, 1)
+    w_shape, x_shape = _shape(params["w"]), _shape(x)
+    if len(w_shape) != dims + 2:
+        raise _layer_error(name, f"weight must have shape (F, C, {_KERNEL_AXES[dims]}), "
+                                 f"got {w_shape}")
+    channels, kernel_size = w_shape[1], w_shape[2:]
+    if len(x_shape) != dims + 2 or x_shape[1] != channels:
+        raise _layer_error(
+            name, f"expected input of shape (N, {channels}, {_SPATIAL_AXES[dims]}) for weight "
+                  f"{w_shape}, got {x_shape}")
+    if min(_window_counts(x_shape[2:], kernel_size, padding, 1)) < 1:
+        raise _layer_error(
+            name, f"input {x_shape} with padding {padding} is smaller than the kernel "
+                  f"{kernel_size}")
+    return _convolve(x, params["w"], params["b"], padding, stride)
+
+
+def conv2d(params, x, *, padding=0, stride=1, name="conv2d"):
+    """2-D convolution (cross-correlation) of NCHW images.
 
     Computed as :func:`im2col` followed by one BLAS matrix product, so
     forward and backward cost three matrix products and two memory passes.
@@ -174,20 +218,24 @@ def conv2d(params, x, *, padding=0, name="conv2d"):
         Images.
     padding : int, optional
         Zero padding (>= 0) on every side ("same" output for ``padding = k // 2``).
+    stride : int, optional
+        Step (>= 1) between windows along both axes.
     name : str, optional
         Layer name used in error messages.
 
     Returns
     -------
-    ndarray, shape (N, F, H + 2 * padding - kh + 1, W + 2 * padding - kw + 1)
+    ndarray, shape (N, F, H_out, W_out)
+        ``H_out = (H + 2 * padding - kh) // stride + 1``, ``W_out`` likewise.
 
     Raises
     ------
     ValueError
         If ``x`` is not 4-D, its channels differ from the weight's, the
-        image is smaller than the kernel, or ``padding`` is negative.
+        image is smaller than the kernel, ``padding`` is negative or
+        ``stride`` is below 1.
     TypeError
-        If ``padding`` is not an integer.
+        If ``padding`` or ``stride`` is not an integer.
 
     Examples
     --------
@@ -198,27 +246,60 @@ def conv2d(params, x, *, padding=0, name="conv2d"):
     array([[ 8., 12.],
            [20., 24.]])
     """
-    padding = _int_at_least(name, "padding", padding, 0)
-    w_shape, x_shape = _shape(params["w"]), _shape(x)
-    if len(w_shape) != 4:
-        raise _layer_error(name, f"weight must have shape (F, C, kh, kw), got {w_shape}")
-    filters, channels, kh, kw = w_shape
-    if len(x_shape) != 4 or x_shape[1] != channels:
-        raise _layer_error(
-            name, f"expected input of shape (N, {channels}, H, W) for weight {w_shape}, "
-                  f"got {x_shape}")
-    n, _, h, w = x_shape
-    ho, wo = h + 2 * padding - kh + 1, w + 2 * padding - kw + 1
-    if ho < 1 or wo < 1:
-        raise _layer_error(
-            name, f"input {x_shape} with padding {padding} is smaller than the kernel "
-                  f"{(kh, kw)}")
-    return _conv2d(x, params["w"], params["b"], padding)
+    return _convolution(params, x, 2, padding, stride, name)
+
+
+def conv3d(params, x, *, padding=0, stride=1, name="conv3d"):
+    """3-D convolution (cross-correlation) of NCDHW volumes.
+
+    The volume version of :func:`conv2d`, with the same design:
+    :func:`im2col` followed by one BLAS matrix product.
+
+    Parameters
+    ----------
+    params : dict
+        ``"w"`` of shape (F, C, kd, kh, kw) and ``"b"`` of shape (F,)
+        (see :func:`warpkit.nn.init.conv_params` with ``dims=3``).
+    x : ndarray, shape (N, C, D, H, W)
+        Volumes.
+    padding : int, optional
+        Zero padding (>= 0) on every side of every axis.
+    stride : int, optional
+        Step (>= 1) between windows along every axis.
+    name : str, optional
+        Layer name used in error messages.
+
+    Returns
+    -------
+    ndarray, shape (N, F, D_out, H_out, W_out)
+        ``D_out = (D + 2 * padding - kd) // stride + 1``, the others likewise.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not 5-D, its channels differ from the weight's, the
+        volume is smaller than the kernel, ``padding`` is negative or
+        ``stride`` is below 1.
+    TypeError
+        If ``padding`` or ``stride`` is not an integer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from warpkit import nn
+    >>> params = {"w": np.ones((1, 1, 2, 2, 2)), "b": np.zeros(1)}
+    >>> nn.conv3d(params, np.arange(27.0).reshape(1, 1, 3, 3, 3))[0, 0, 0]
+    array([[52., 60.],
+           [76., 84.]])
+    >>> nn.conv3d(params, np.ones((1, 1, 4, 4, 4)), stride=2).shape
+    (1, 1, 2, 2, 2)
+    """
+    return _convolution(params, x, 3, padding, stride, name)
 
 
 # The im2col matrix of the forward pass is kept for the backward pass (the
 # weight gradient needs it), keyed by the output array and dropped with it.
-# Outputs are (N, F, H, W) views of (F, N, H, W) memory: the matrix product
+# Outputs are (N, F, ...) views of (F, N, ...) memory: the matrix product
 # writes that layout directly, and every layer here accepts any strides.
 _COLUMNS = {}
 
@@ -228,51 +309,67 @@ def _forget(key):
 
 
 @primitive
-def _conv2d(x, w, b, padding):
-    filters, channels, kh, kw = w.shape
-    n, _, h, width = x.shape
-    ho, wo = h + 2 * padding - kh + 1, width + 2 * padding - kw + 1
+def _convolve(x, w, b, padding, stride):
+    filters, kernel_size = w.shape[0], w.shape[2:]
+    out_size = _window_counts(x.shape[2:], kernel_size, padding, stride)
     dtype = np.result_type(x.dtype, w.dtype)
-    cols = im2col(x.astype(dtype, copy=False), (kh, kw), padding)
+    cols = im2col(x.astype(dtype, copy=False), kernel_size, padding, stride)
     out = w.reshape(filters, -1).astype(dtype, copy=False) @ cols
     out += b.astype(dtype, copy=False)[:, np.newaxis]
-    out = out.reshape(filters, n, ho, wo).transpose(1, 0, 2, 3)
+    out = np.swapaxes(out.reshape(filters, x.shape[0], *out_size), 0, 1)
     key = id(out)
     _COLUMNS[key] = (weakref.ref(out, _forget(key)), cols)
     return out
 
 
-def _conv2d_columns(ans, x, w, padding):
+def _convolve_columns(ans, x, w, padding, stride):
     entry = _COLUMNS.get(id(ans))
     if entry is not None and entry[0]() is ans:
         return entry[1]
-    return im2col(x.astype(ans.dtype, copy=False), w.shape[2:], padding)
+    return im2col(x.astype(ans.dtype, copy=False), w.shape[2:], padding, stride)
 
 
 def _grad_matrix(g):
-    """The output gradient as an (F, N * H_out * W_out) matrix (free for our own outputs)."""
-    return np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(g.shape[1], -1)
+    """The output gradient as an (F, N * prod(out_size)) matrix (free for our own outputs)."""
+    return np.ascontiguousarray(np.swapaxes(g, 0, 1)).reshape(g.shape[1], -1)
 
 
 defvjp(
-    _conv2d,
-    lambda ans, x, w, b, padding: lambda g: col2im(
+    _convolve,
+    lambda ans, x, w, b, padding, stride: lambda g: col2im(
         w.reshape(w.shape[0], -1).T.astype(g.dtype, copy=False) @ _grad_matrix(g),
-        x.shape, w.shape[2:], padding).astype(x.dtype, copy=False),
-    lambda ans, x, w, b, padding: lambda g: (
-        _grad_matrix(g) @ _conv2d_columns(ans, x, w, padding).T).reshape(w.shape).astype(
-            w.dtype, copy=False),
-    lambda ans, x, w, b, padding: lambda g: g.sum(axis=(0, 2, 3)).astype(b.dtype, copy=False),
+        x.shape, w.shape[2:], padding, stride).astype(x.dtype, copy=False),
+    lambda ans, x, w, b, padding, stride: lambda g: (
+        _grad_matrix(g) @ _convolve_columns(ans, x, w, padding, stride).T).reshape(
+            w.shape).astype(w.dtype, copy=False),
+    lambda ans, x, w, b, padding, stride: lambda g: g.sum(
+        axis=(0, *range(2, g.ndim))).astype(b.dtype, copy=False),
 )
 
 
 # --------------------------------------------------------------------------- pooling
 
 def _pool_taps(x, size):
-    """The ``size * size`` strided views whose element-wise maximum is the pooled map."""
-    ho, wo = x.shape[2] // size, x.shape[3] // size
-    return [x[:, :, i:i + ho * size:size, j:j + wo * size:size]
-            for i in range(size) for j in range(size)]
+    """The ``size ** dims`` strided views (one per window offset) of non-overlapping windows.
+
+    Their element-wise maximum (mean) is the max (average) pooled map; a last
+    partial window along any axis is dropped.
+    """
+    spatial = x.shape[2:]
+    return [x[(slice(None), slice(None)) +
+              tuple(slice(o, o + (s // size) * size, size) for o, s in zip(offset, spatial))]
+            for offset in itertools.product(range(size), repeat=len(spatial))]
+
+
+def _pool_size(name, x, size, dims):
+    """``size`` checked (int >= 1) against an input of ``dims`` spatial axes, each >= size."""
+    size = _int_at_least(name, "size", size, 1)
+    x_shape = _shape(x)
+    if len(x_shape) != dims + 2 or min(x_shape[2:]) < size:
+        axes = _SPATIAL_AXES[dims]
+        raise _layer_error(name, f"expected input of shape (N, C, {axes}) with {axes} >= "
+                                 f"{size}, got {x_shape}")
+    return size
 
 
 @primitive
@@ -286,7 +383,7 @@ def _max_pool(x, size):
 
 def _max_pool_vjp(ans, x, size):
     def vjp(g):
-        grad = np.zeros_like(x, dtype=g.dtype)  # the memory layout of x (see _conv2d)
+        grad = np.zeros_like(x, dtype=g.dtype)  # the memory layout of x (see _convolve)
         unclaimed = np.ones(ans.shape, dtype=bool)
         for tap, grad_tap in zip(_pool_taps(x, size), _pool_taps(grad, size)):
             first = unclaimed & (tap == ans)  # the gradient goes to the first maximum only
@@ -297,6 +394,29 @@ def _max_pool_vjp(ans, x, size):
 
 
 defvjp(_max_pool, _max_pool_vjp)
+
+
+@primitive
+def _avg_pool(x, size):
+    taps = _pool_taps(x, size)
+    out = taps[0].copy()
+    for tap in taps[1:]:
+        out += tap
+    out /= len(taps)
+    return out
+
+
+def _avg_pool_vjp(ans, x, size):
+    def vjp(g):
+        grad = np.zeros_like(x, dtype=g.dtype)
+        share = g / size ** (x.ndim - 2)
+        for grad_tap in _pool_taps(grad, size):
+            grad_tap[...] = share
+        return grad
+    return vjp
+
+
+defvjp(_avg_pool, _avg_pool_vjp)
 
 
 def max_pool(x, size=2, *, name="max_pool"):
@@ -331,12 +451,77 @@ def max_pool(x, size=2, *, name="max_pool"):
     array([[ 5.,  7.],
            [13., 15.]])
     """
-    size = _int_at_least(name, "size", size, 1)
-    x_shape = _shape(x)
-    if len(x_shape) != 4 or x_shape[2] < size or x_shape[3] < size:
-        raise _layer_error(name, f"expected input of shape (N, C, H, W) with H, W >= {size}, "
-                                 f"got {x_shape}")
-    return _max_pool(x, size)
+    return _max_pool(x, _pool_size(name, x, size, 2))
+
+
+def max_pool3d(x, size=2, *, name="max_pool3d"):
+    """Non-overlapping ``size x size x size`` max pooling of volumes.
+
+    A last partial slice along any axis is dropped; the gradient goes to the
+    first maximum of each window (in (d, h, w) order).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, D, H, W)
+    size : int, optional
+        Window side, >= 1 (1 returns ``x`` unchanged).
+    name : str, optional
+        Layer name used in error messages.
+
+    Returns
+    -------
+    ndarray, shape (N, C, D // size, H // size, W // size)
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not 5-D or smaller than the window, or ``size < 1``.
+    TypeError
+        If ``size`` is not an integer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from warpkit.nn import max_pool3d
+    >>> max_pool3d(np.arange(27.0).reshape(1, 1, 3, 3, 3))[0, 0]
+    array([[[13.]]])
+    """
+    return _max_pool(x, _pool_size(name, x, size, 3))
+
+
+def avg_pool3d(x, size=2, *, name="avg_pool3d"):
+    """Non-overlapping ``size x size x size`` average pooling of volumes.
+
+    A last partial slice along any axis is dropped; each voxel of a window
+    receives ``1 / size**3`` of its output's gradient.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, D, H, W)
+    size : int, optional
+        Window side, >= 1 (1 returns ``x`` unchanged).
+    name : str, optional
+        Layer name used in error messages.
+
+    Returns
+    -------
+    ndarray, shape (N, C, D // size, H // size, W // size)
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not 5-D or smaller than the window, or ``size < 1``.
+    TypeError
+        If ``size`` is not an integer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from warpkit.nn import avg_pool3d
+    >>> avg_pool3d(np.arange(8.0).reshape(1, 1, 2, 2, 2))[0, 0]
+    array([[[3.5]]])
+    """
+    return _avg_pool(x, _pool_size(name, x, size, 3))
 
 
 # --------------------------------------------------------------------------- elementwise

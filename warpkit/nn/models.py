@@ -60,6 +60,9 @@ class Model:
                  st_output_size=None, st_pool=1, dropout_rate=0.0, num_control_points=16):
         if name not in MODELS:
             raise ValueError(f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
+        if len(input_shape) != 3:
+            raise ValueError(f"{name}: input_shape must be (C, H, W) (the classifiers take "
+                             f"images), got {tuple(input_shape)}")
         self.name = name
         self.input_shape = tuple(int(s) for s in input_shape)
         self.num_classes = int(num_classes)
