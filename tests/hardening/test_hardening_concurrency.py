@@ -74,5 +74,6 @@ def test_process_pools_give_the_serial_results(serial, method):
         # warpkit's pool is rebuilt in the child, which is what this test checks.
         warnings.simplefilter("ignore", DeprecationWarning)
         with context.Pool(2) as pool:
-            results = pool.map(work, SEEDS[:2])
+            # a worker that dies (a crash, a failed import) would make map() wait for ever
+            results = pool.map_async(work, SEEDS[:2]).get(timeout=600)
     _assert_same(results, serial[:2])
