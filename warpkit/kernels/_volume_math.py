@@ -74,23 +74,20 @@ def build(jit, scatter_add, pixel_math):
     # ------------------------------------------------------------------ forward
 
     @jit
+    def linear_axis(g, size, padding_mode, align_corners):
+        """One axis of a trilinear sample: the lower tap ``i0``, the fraction ``t``
+        past it, ``1 - t``, and ``d pixel / d g`` (after padding)."""
+        x, grad = source_index(g, size, padding_mode, align_corners)
+        below = math.floor(x)
+        t = x - below
+        return int(below), t, 1.0 - t, grad
+
+    @jit
     def sample_trilinear(inp, n, gx, gy, gz, padding_mode, align_corners, out, d, h, w):
         depth, height, width = inp.shape[2], inp.shape[3], inp.shape[4]
-        x, _ = source_index(gx, width, padding_mode, align_corners)
-        y, _ = source_index(gy, height, padding_mode, align_corners)
-        z, _ = source_index(gz, depth, padding_mode, align_corners)
-        x0f = math.floor(x)
-        y0f = math.floor(y)
-        z0f = math.floor(z)
-        tx = x - x0f
-        ty = y - y0f
-        tz = z - z0f
-        ux = 1.0 - tx
-        uy = 1.0 - ty
-        uz = 1.0 - tz
-        x0 = int(x0f)
-        y0 = int(y0f)
-        z0 = int(z0f)
+        x0, tx, ux, _ = linear_axis(gx, width, padding_mode, align_corners)
+        y0, ty, uy, _ = linear_axis(gy, height, padding_mode, align_corners)
+        z0, tz, uz, _ = linear_axis(gz, depth, padding_mode, align_corners)
         x1 = x0 + 1
         y1 = y0 + 1
         z1 = z0 + 1
@@ -201,21 +198,9 @@ def build(jit, scatter_add, pixel_math):
                            align_corners, need_input, need_grid, grad_inp, scale,
                            row_start, row_end):
         depth, height, width = inp.shape[2], inp.shape[3], inp.shape[4]
-        x, gmx = source_index(gx, width, padding_mode, align_corners)
-        y, gmy = source_index(gy, height, padding_mode, align_corners)
-        z, gmz = source_index(gz, depth, padding_mode, align_corners)
-        x0f = math.floor(x)
-        y0f = math.floor(y)
-        z0f = math.floor(z)
-        tx = x - x0f
-        ty = y - y0f
-        tz = z - z0f
-        ux = 1.0 - tx
-        uy = 1.0 - ty
-        uz = 1.0 - tz
-        x0 = int(x0f)
-        y0 = int(y0f)
-        z0 = int(z0f)
+        x0, tx, ux, gmx = linear_axis(gx, width, padding_mode, align_corners)
+        y0, ty, uy, gmy = linear_axis(gy, height, padding_mode, align_corners)
+        z0, tz, uz, gmz = linear_axis(gz, depth, padding_mode, align_corners)
         x1 = x0 + 1
         y1 = y0 + 1
         z1 = z0 + 1
