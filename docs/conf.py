@@ -69,6 +69,8 @@ nitpick_ignore_regex = [
     (r"py:.*", r"autograd(\..*)?"),
     (r"py:.*", r"warpkit\.(.*\.)?_[a-z]\w*(\..*)?"),
     (r"py:.*", r"warpkit\.kernels(\..*)?"),
+    # Dask, Zarr and dask.distributed have no local inventory.
+    (r"py:.*", r"(dask|zarr|distributed)(\..*)?"),
 ]
 
 # -- Benchmark report --------------------------------------------------------------------------

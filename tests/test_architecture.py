@@ -23,6 +23,7 @@ LAYERS = [
                     "warpkit.fused", "warpkit.grids", "warpkit.tps", "warpkit.displacement",
                     "warpkit.regularizers"]),
     ("geometry", ["warpkit.transforms", "warpkit.dispatch"]),
+    ("chunked", ["warpkit.dask"]),
     ("nn/data", ["warpkit.nn", "warpkit.data"]),
     ("cli", ["warpkit.cli", "warpkit.experiments", "warpkit.registration",
              "warpkit.__main__"]),

@@ -15,7 +15,8 @@ from autograd.tracer import getval
 from . import _validate
 from .coords import normalized_base_coordinates
 
-__all__ = ["SampleArgs", "WarpArgs", "DisplacementArgs", "array_shape", "check_image"]
+__all__ = ["SampleArgs", "WarpArgs", "DisplacementArgs", "array_shape", "check_image",
+           "full_frame", "check_frame"]
 
 
 def array_shape(value):
@@ -54,6 +55,67 @@ def check_image(name, shape, dims=2):
     if dims == 3 and shape[2] * shape[3] > _validate.MAX_EXTENT:
         raise ValueError(f"{name}'s depth times height must be at most "
                          f"{_validate.MAX_EXTENT}, got {tuple(shape[2:4])}")
+
+
+#: Where a window of an image may start, at most, on either axis (2**30).
+WINDOW_START_LIMIT = 2**30
+
+#: A frame's layout, by the number of spatial axes.
+FRAME_LAYOUTS = {2: "(height, width, top, left)",
+                 3: "(depth, height, width, front, top, left)"}
+
+
+def full_frame(shape, dims=2):
+    """The frame of a whole input of ``shape`` (N, C, *spatial): its spatial extents,
+    then zeros, as the int64 array the kernels take.
+
+    A *frame* says where an input given to a kernel -- a window (crop) of a
+    larger input -- lies in that full input: ``(height, width, top, left)`` for
+    images, ``(depth, height, width, front, top, left)`` for volumes.  The
+    kernels compute every coordinate on the full input and read the window.
+
+    Examples
+    --------
+    >>> from warpkit._args import full_frame
+    >>> full_frame((1, 3, 4, 5))
+    array([4, 5, 0, 0])
+    """
+    spatial = tuple(int(extent) for extent in shape[2:2 + dims])
+    return np.array(spatial + (0,) * dims, dtype=np.int64)
+
+
+def check_frame(frame, input_shape, dims=2):
+    """The frame of a window ``input_shape`` (N, C, *spatial) as the kernels' int64
+    array, checked: the full extents hold the window where it starts
+    (:func:`full_frame` for ``frame=None``: the input is the whole).
+
+    Examples
+    --------
+    >>> from warpkit._args import check_frame
+    >>> check_frame((10, 12, 3, 4), (1, 1, 5, 6))
+    array([10, 12,  3,  4])
+    >>> check_frame((10, 12, 6, 4), (1, 1, 5, 6))
+    Traceback (most recent call last):
+    ...
+    ValueError: frame (height, width, top, left) = (10, 12, 6, 4) does not hold the input's (5, 6) pixels from (6, 4)
+    """
+    if frame is None:
+        return full_frame(input_shape, dims)
+    layout = FRAME_LAYOUTS[dims]
+    values = _validate.check_size(f"frame {layout}", frame, 2 * dims)
+    extents, starts = values[:dims], values[dims:]
+    window = tuple(input_shape[2:2 + dims])
+    if any(extent > _validate.MAX_EXTENT for extent in extents):
+        raise ValueError(f"frame {layout} extents must be at most {_validate.MAX_EXTENT}, "
+                         f"got {values}")
+    if dims == 2 and any(start > WINDOW_START_LIMIT for start in starts):
+        # the 2-D kernels subtract the origin from int32 tap indices of up to 2**30
+        raise ValueError(f"frame {layout} = {values}: a window must start at most "
+                         f"{WINDOW_START_LIMIT} pixels into the image")
+    if any(start + size > extent for start, size, extent in zip(starts, window, extents)):
+        raise ValueError(f"frame {layout} = {values} does not hold the input's {window} "
+                         f"pixels from {starts}")
+    return np.array(values, dtype=np.int64)
 
 
 class _Options:
@@ -169,6 +231,63 @@ class WarpArgs(_Options):
         self.xs, self.ys = bases[:2]
         if dims == 3:
             self.zs = bases[2]
+
+    @classmethod
+    def windowed(cls, input, output_extent, output_start, output_stop, mode, padding_mode,
+                 align_corners, dims=2):
+        """The arguments of the call that computes the output region
+        ``[output_start, output_stop)`` of a warp whose full output has the spatial
+        extent ``output_extent``, from the window ``input`` of the full input.
+
+        Parameters
+        ----------
+        input : array, shape (N, C, H_crop, W_crop) or (N, C, D_crop, H_crop, W_crop)
+            The input window the call reads (its shape and dtype are used).
+        output_extent : sequence of int
+            The full output's ``(H_out, W_out)`` (``(D_out, H_out, W_out)`` for
+            ``dims=3``).
+        output_start, output_stop : sequence of int
+            The region's first and past-the-end indices per spatial axis, in the
+            same order.
+        mode, padding_mode, align_corners, dims
+            As for :class:`WarpArgs`.
+
+        Returns
+        -------
+        WarpArgs
+            ``output_shape`` is the input's ``(N, C)`` and the region's size;
+            ``xs``, ``ys`` (``zs``) are the region's slices of the full output's
+            normalized base coordinates (the very same values).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from warpkit._args import WarpArgs
+        >>> args = WarpArgs.windowed(np.zeros((1, 1, 3, 3)), (4, 4), (0, 1), (2, 3),
+        ...                          "bilinear", "zeros", False)
+        >>> args.output_shape, args.xs, args.ys
+        ((1, 1, 2, 2), array([-0.25,  0.25]), array([-0.75, -0.25]))
+        """
+        axes = ("(D_out, H_out, W_out)" if dims == 3 else "(H_out, W_out)")
+        extent = _validate.check_size(f"output_extent {axes}", output_extent, dims)
+        start = _validate.check_size(f"output_start {axes}", output_start, dims)
+        stop = _validate.check_size(f"output_stop {axes}", output_stop, dims)
+        if not all(a <= b <= e for a, b, e in zip(start, stop, extent)):
+            raise ValueError(f"output_start {start} and output_stop {stop} must satisfy "
+                             f"0 <= start <= stop <= output_extent {extent} on every axis")
+        size = tuple(b - a for a, b in zip(start, stop))
+        args = cls(input, size, mode, padding_mode, align_corners, dims=dims)
+        # the full output's base coordinates, of which the region takes slices
+        _validate.check_allocation("output_extent", (0,), np.float64, extent,
+                                   extra=[((e,), np.float64) for e in extent])
+        empty = math.prod(args.output_shape) == 0
+        bases = [normalized_base_coordinates(0 if empty else e, args.align_corners,
+                                             np.float64)[a:b]
+                 for e, a, b in zip(extent[::-1], start[::-1], stop[::-1])]
+        args.xs, args.ys = bases[:2]
+        if dims == 3:
+            args.zs = bases[2]
+        return args
 
 
 def output_size(size, leading, default):

@@ -5,6 +5,10 @@ and :mod:`warpkit.families`; :mod:`warpkit.backends.cuda` has the same
 functions for GPU arrays, so the primitives pick a backend and call it
 without knowing which it is.
 
+The sampling and fused-warp functions take a ``frame`` (see
+:func:`warpkit._args.full_frame`): the input they get may be a window of a
+larger input, which the kernels read as if it were the whole, bit for bit.
+
 Gradients are deterministic: the input gradient is scattered by the plans of
 :mod:`warpkit.backends.chunks` (threads own distinct samples, or distinct
 bands of input rows), and parameter gradients are summed in float64, pixel by
@@ -16,6 +20,7 @@ import numpy as np
 from autograd.tracer import getval
 
 from .. import _validate
+from .._args import check_frame
 from ..kernels import cpu
 from ..kernels.cpu_fused import BlockKernels, PARAMETER_COUNTS
 from ..kernels.simd import KERNEL_VECTOR_BITS
@@ -33,16 +38,16 @@ def _spec(args, need_input=True, need_grid=True):
                     need_input, need_grid)
 
 
-def _run_rows(kernel, rows, args, arguments, index_shape=None):
-    """``kernel(*arguments, [index,] start, end)`` over chunks of ``rows`` rows, on
-    the threads the call's size earns (a small call runs here, unsplit).
+def _run_rows(kernel, rows, args, arguments, frame, index_shape=None):
+    """``kernel(*arguments, [index,] start, end, frame)`` over chunks of ``rows`` rows,
+    on the threads the call's size earns (a small call runs here, unsplit).
 
     With ``index_shape`` (the input's), every chunk gets its own index scratch
     (:func:`warpkit.kernels.cpu.index_scratch`): chunks run at once.
     """
     def chunk(start, end):
         scratch = () if index_shape is None else (cpu.index_scratch(index_shape),)
-        return arguments + scratch + (start, end)
+        return arguments + scratch + (start, end, frame)
 
     threads = threads_for(args.output_work())
     if threads == 1:
@@ -55,26 +60,31 @@ def _run_rows(kernel, rows, args, arguments, index_shape=None):
 # ------------------------------------------------------------- grid_sample
 
 
-def grid_sample(args, input, grid):
-    """:func:`warpkit.grid_sample` on NumPy arrays."""
+def grid_sample(args, input, grid, frame=None):
+    """:func:`warpkit.grid_sample` on NumPy arrays; ``input`` is the window ``frame`` of
+    the input the grid samples (None: all of it)."""
     if args.dims == 3:  # volumes: warpkit.backends.cpu_volume
-        return cpu_volume.grid_sample(args, input, grid)
+        return cpu_volume.grid_sample(args, input, grid, frame=frame)
+    frame = check_frame(frame, args.input_shape)
     input = _validate.for_kernel(input, args.dtype, "input")
     grid = _validate.for_kernel(grid, args.dtype, "grid")
     out = np.empty(args.output_shape, dtype=args.dtype)
     if out.size == 0:
         return out
     kernel = cpu.specialized(cpu.grid_sample_forward, _spec(args))
-    _run_rows(kernel, grid.shape[0] * grid.shape[1], args, (input, grid, out), input.shape)
+    _run_rows(kernel, grid.shape[0] * grid.shape[1], args, (input, grid, out), frame,
+              input.shape)
     return out
 
 
-def grid_sample_vjp(args, input, grid, grad_output, need_input, need_grid):
+def grid_sample_vjp(args, input, grid, grad_output, need_input, need_grid, frame=None):
     """:func:`warpkit.grid_sample_vjp` on NumPy arrays: ``(grad_input, grad_grid)``,
-    each None unless needed."""
+    each None unless needed; ``grad_input`` has the shape of ``input``, the window
+    ``frame`` (as for :func:`grid_sample`)."""
     if args.dims == 3:
         return cpu_volume.grid_sample_vjp(args, input, grid, grad_output, need_input,
-                                          need_grid)
+                                          need_grid, frame=frame)
+    frame = check_frame(frame, args.input_shape)
     input = _validate.for_kernel(input, args.dtype, "input")
     grid = _validate.for_kernel(grid, args.dtype, "grid")
     grad_output = _validate.for_kernel(grad_output, args.dtype, "grad_output")
@@ -90,7 +100,8 @@ def grid_sample_vjp(args, input, grid, grad_output, need_input, need_grid):
             kernel = cpu.specialized(cpu.grid_sample_backward,
                                      _spec(args, pass_input, pass_grid))
             run_chunks(kernel, [(input, grid, grad_output, grad_input, grad_grid,
-                                 cpu.index_scratch(input.shape)) + chunk for chunk in chunks])
+                                 cpu.index_scratch(input.shape)) + chunk + (frame,)
+                                for chunk in chunks])
     return (grad_input if need_input else None,
             grad_grid.astype(args.grid_dtype, copy=False) if need_grid else None)
 
@@ -108,12 +119,14 @@ def parameters(family, args, values):
                  for name, array, shape in zip(family.parameters, arrays, shapes))
 
 
-def fused_forward(family, args, input, params):
-    """The warped images: ``family``'s forward kernels over chunks of output rows."""
+def fused_forward(family, args, input, params, frame=None):
+    """The warped images: ``family``'s forward kernels over chunks of output rows;
+    ``input`` is the window ``frame`` of the input the warp reads (None: all of it)."""
     if family.dims == 3:  # volumes: the matrix point sources of warpkit.backends.cpu_volume
         return cpu_volume.volume_forward(
             family.cpu.source, args, _validate.for_kernel(input, args.dtype, "input"),
-            params[0], (args.xs, args.ys, args.zs))
+            params[0], (args.xs, args.ys, args.zs), frame=frame)
+    frame = check_frame(frame, args.input_shape)
     out = np.empty(args.output_shape, dtype=args.dtype)
     if out.size == 0:
         return out
@@ -123,35 +136,38 @@ def fused_forward(family, args, input, params):
     if isinstance(kernels, BlockKernels):
         kernel = cpu.specialized(kernels.forward, _spec(args), kernels.family)
         _run_rows(kernel, batch * out_height, args, (input,) + params + (args.xs, args.ys, out),
-                  input.shape)
+                  frame, input.shape)
         return out
     shared = _shared_centres(params)
     options = (args.mode, args.padding, args.align_corners)
     _run_rows(kernels.forward_shared if shared else kernels.forward,
               (1 if shared else batch) * out_height, args,
-              (input,) + params + (args.xs, args.ys) + options + (out,))
+              (input,) + params + (args.xs, args.ys) + options + (out,), frame)
     return out
 
 
-def fused_vjp(family, args, input, params, grad_output, need_input, need_params):
+def fused_vjp(family, args, input, params, grad_output, need_input, need_params,
+              frame=None):
     """``(grad_input or None, [float64 gradient of each parameter, in its kernel shape]
-    or None)``."""
+    or None)``; ``input`` is the window ``frame`` (as for :func:`fused_forward`), and
+    ``grad_input`` has its shape."""
     input = _validate.for_kernel(input, args.dtype, "input")
     grad_output = _validate.for_kernel(grad_output, args.dtype, "grad_output")
     if family.dims == 3:  # no input scatter unless need_input; float64 acc in chunk order
         grad_input, _, acc = cpu_volume.volume_vjp(
             family.cpu.source, args, input, params[0], grad_output, need_input, need_params,
-            (args.xs, args.ys, args.zs))
+            (args.xs, args.ys, args.zs), frame=frame)
         return grad_input, (None if acc is None else [acc.reshape(params[0].shape)])
+    frame = check_frame(frame, args.input_shape)
     if isinstance(family.cpu, BlockKernels):
         grad_input, grads = _block_vjp(family.cpu, args, input, params, grad_output,
-                                       need_input, need_params)
+                                       need_input, need_params, frame)
     else:
-        grad_input, grads = _pixel_vjp(family.cpu, args, input, params, grad_output)
+        grad_input, grads = _pixel_vjp(family.cpu, args, input, params, grad_output, frame)
     return (grad_input if need_input else None), (grads if need_params else None)
 
 
-def _block_vjp(kernels, args, input, params, grad_output, need_input, need_params):
+def _block_vjp(kernels, args, input, params, grad_output, need_input, need_params, frame):
     """Backward of a block-kernel family by :func:`~warpkit.backends.chunks.plan_backward`."""
     batch, _, out_height, _ = args.output_shape
     height, width = args.input_shape[2:]
@@ -167,7 +183,8 @@ def _block_vjp(kernels, args, input, params, grad_output, need_input, need_param
             accumulators = np.zeros((len(chunks), batch, count))
             run_chunks(kernel, [
                 (input,) + params + (args.xs, args.ys, grad_output, grad_input,
-                                     accumulators[k], cpu.index_scratch(input.shape)) + chunk
+                                     accumulators[k], cpu.index_scratch(input.shape))
+                + chunk + (frame,)
                 for k, chunk in enumerate(chunks)
             ])
             if pass_params:
@@ -175,7 +192,7 @@ def _block_vjp(kernels, args, input, params, grad_output, need_input, need_param
     return grad_input, [grad_params.reshape(params[0].shape)]
 
 
-def _pixel_vjp(kernels, args, input, params, grad_output):
+def _pixel_vjp(kernels, args, input, params, grad_output, frame):
     """Backward of a pixel-kernel family (both gradients, always).
 
     With centres shared by the batch the kernels run over output rows ``h``
@@ -204,7 +221,7 @@ def _pixel_vjp(kernels, args, input, params, grad_output):
     run_chunks(kernel, [
         (input,) + params + (args.xs, args.ys, grad_output) + options
         + (buffers[chunk_buffers[k]],) + tuple(acc[k] for acc in accumulators)
-        + (chunk_starts[k], chunk_starts[k + 1])
+        + (chunk_starts[k], chunk_starts[k + 1], frame)
         for k in range(n_chunks)
     ])
     sum_buffers(buffers, grad_input, threads)
@@ -256,7 +273,7 @@ def displacement(args, input, flow):
     kernel = cpu.specialized(cpu.displacement_forward, _spec(args))
     base_x, base_y = args.bases
     _run_rows(kernel, flow.shape[0] * flow.shape[1], args,
-              (input, flow, base_x, base_y, args.scales, out), input.shape)
+              (input, flow, base_x, base_y, args.scales, out), None, input.shape)
     return out
 
 

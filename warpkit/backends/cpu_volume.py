@@ -6,14 +6,14 @@ functions of the same names in :mod:`warpkit.backends.cpu`.  The generic
 runners serve every point source, so the fused 3-D warps and the 3-D
 displacement fields call them with their own field:
 
-``volume_forward(source, args, input, field, bases=None, scales=None)``
+``volume_forward(source, args, input, field, bases=None, scales=None, frame=None)``
     The output ``(N, C, D_out, H_out, W_out)`` of ``args.output_shape``.
 ``volume_vjp(source, args, input, field, grad_output, need_input, need_field,
-bases=None, scales=None)``
+bases=None, scales=None, frame=None)``
     ``(grad_input or None, grad_field or None, acc or None)``: the input
-    gradient; for the grid and flow sources the field's gradient (the flow's
-    already times ``scales``), for the matrix sources the float64 parameter
-    gradient ``acc`` (N, 12) or (N, 16), row-major.
+    gradient (in the input's shape); for the grid and flow sources the
+    field's gradient (the flow's already times ``scales``), for the matrix
+    sources the float64 parameter gradient ``acc`` (N, 12) or (N, 16), row-major.
 
 Trilinear calls (``mode="bilinear"``) run the block kernels
 (:func:`~warpkit.kernels.cpu_volume.trilinear_forward`,
@@ -30,6 +30,15 @@ C-contiguous arrays of ``args.dtype``; ``field`` is as the kernels take it
 ``bases`` is ``(base_x, base_y, base_z)`` float64 and ``scales`` float64 (3,)
 (defaults: empty bases, unit scales).
 
+``input`` may be a *crop* of a larger volume: ``frame = (depth, height, width,
+front, top, left)`` gives the full volume's extent and where the crop starts
+inside it (None: the whole input; checked by
+:func:`warpkit._args.check_frame`).  Every coordinate rule uses the full
+extent, so a window of the output computed from a crop that
+holds every voxel its taps read is bit-identical to the same voxels of the
+whole warp; a tap outside the crop reads 0 and gets no gradient.
+``args.input_shape`` is then the crop's shape.
+
 Gradients are deterministic, bit-identical on every run and for any thread
 count.  Threads own distinct samples where there are enough samples; else,
 when the buffers fit (:data:`PRIVATE_CHUNKS`), a sample's output rows are cut
@@ -43,6 +52,7 @@ to run.
 import numpy as np
 
 from .. import _validate
+from .._args import check_frame
 from .._config import SERIAL_WORK_LIMIT
 from ..kernels import cpu_volume as kernels
 from ..kernels._math import MODE_BILINEAR
@@ -53,21 +63,22 @@ from .threads import run_chunks, threads_for
 __all__ = ["grid_sample", "grid_sample_vjp", "volume_forward", "volume_vjp"]
 
 
-def grid_sample(args, input, grid):
-    """:func:`warpkit.grid_sample` on a volume batch (NumPy arrays)."""
+def grid_sample(args, input, grid, frame=None):
+    """:func:`warpkit.grid_sample` on a volume batch (NumPy arrays); ``input`` a crop of
+    the volume of ``frame`` (see the module docstring)."""
     input = _validate.for_kernel(input, args.dtype, "input")
     grid = _validate.for_kernel(grid, args.dtype, "grid")
-    return volume_forward(kernels.SOURCE_GRID, args, input, grid)
+    return volume_forward(kernels.SOURCE_GRID, args, input, grid, frame=frame)
 
 
-def grid_sample_vjp(args, input, grid, grad_output, need_input, need_grid):
+def grid_sample_vjp(args, input, grid, grad_output, need_input, need_grid, frame=None):
     """:func:`warpkit.grid_sample_vjp` on a volume batch: ``(grad_input, grad_grid)``,
-    each None unless needed."""
+    each None unless needed (``grad_input`` in the crop's shape with ``frame``)."""
     input = _validate.for_kernel(input, args.dtype, "input")
     grid = _validate.for_kernel(grid, args.dtype, "grid")
     grad_output = _validate.for_kernel(grad_output, args.dtype, "grad_output")
     grad_input, grad_grid, _ = volume_vjp(kernels.SOURCE_GRID, args, input, grid,
-                                          grad_output, need_input, need_grid)
+                                          grad_output, need_input, need_grid, frame=frame)
     if grad_grid is not None:
         grad_grid = grad_grid.astype(args.grid_dtype, copy=False)
     return grad_input, grad_grid
@@ -77,13 +88,15 @@ def _options(args):
     return (args.mode, args.padding, args.align_corners)
 
 
-def _kernel(forward, source, args):
+def _kernel(forward, source, args, frame):
     """The kernel of a call: the trilinear block kernels for ``mode="bilinear"``, else the
     per-voxel ones (nearest, tricubic)."""
     if args.mode != MODE_BILINEAR:
         return kernels.kernel_for(kernels.volume_forward if forward else kernels.volume_backward,
                                   source)
-    wide = int(np.prod(args.input_shape[2:])) >= 2**31
+    # int64 tap offsets for a volume of 2**31 voxels or more, or for an axis of 2**30
+    # voxels or more (the crop indices of far coordinates then exceed int32)
+    wide = int(np.prod(frame[:3])) >= 2**31 or int(max(frame[:3])) >= 2**30
     return kernels.kernel_for(kernels.trilinear_forward if forward
                               else kernels.trilinear_backward, source, KERNEL_VECTOR_BITS, wide)
 
@@ -93,14 +106,16 @@ def _field_inputs(bases, scales):
     return tuple(bases) + (kernels.NO_SCALES if scales is None else scales,)
 
 
-def volume_forward(source, args, input, field, bases=None, scales=None):
+def volume_forward(source, args, input, field, bases=None, scales=None, frame=None):
     """The sampled volumes of ``source`` (see the module docstring)."""
+    frame = check_frame(frame, args.input_shape, dims=3)
     out = np.empty(args.output_shape, dtype=args.dtype)
     if out.size == 0:
         return out
-    kernel = _kernel(True, source, args)
+    kernel = _kernel(True, source, args, frame)
     batch, _, out_depth, out_height, _ = args.output_shape
-    arguments = (input, field) + _field_inputs(bases, scales) + _options(args) + (out,)
+    arguments = (input, frame, field) + _field_inputs(bases, scales) + _options(args) \
+        + (out,)
     bounds = row_chunks(batch * out_depth * out_height, threads_for(args.output_work()))
     run_chunks(kernel, [arguments + (int(start), int(end))
                         for start, end in zip(bounds[:-1], bounds[1:])])
@@ -108,9 +123,10 @@ def volume_forward(source, args, input, field, bases=None, scales=None):
 
 
 def volume_vjp(source, args, input, field, grad_output, need_input, need_field, bases=None,
-               scales=None):
+               scales=None, frame=None):
     """``(grad_input or None, grad_field or None, acc or None)`` of ``source`` (see the
     module docstring)."""
+    frame = check_frame(frame, args.input_shape, dims=3)
     batch, channels, depth, height, width = args.input_shape
     out_depth, out_height = args.output_shape[2:4]
     matrix = source in kernels.PARAMETER_COUNTS
@@ -125,8 +141,8 @@ def volume_vjp(source, args, input, field, grad_output, need_input, need_field, 
                                                                  dtype=field.dtype)
     acc = np.zeros((batch, kernels.PARAMETER_COUNTS[source]) if matrix else (0, 0))
     if grad_output.size and (need_input or need_field):
-        kernel = _kernel(False, source, args)
-        leading = (input, field) + _field_inputs(bases, scales) + (grad_output,) \
+        kernel = _kernel(False, source, args, frame)
+        leading = (input, frame, field) + _field_inputs(bases, scales) + (grad_output,) \
             + _options(args)
         threads = threads_for(args.output_work())
         rows = batch * out_depth * out_height

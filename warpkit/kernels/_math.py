@@ -149,15 +149,25 @@ def build(jit, scatter_add):
         return int(below)
 
     @jit
-    def tap_index(tap, x, size, padding_mode, align_corners):
+    def tap_index_framed(tap, x, size, padding_mode, align_corners, start, extent):
         """Index read by integer tap position ``tap`` of coordinate ``x`` after
-        padding, or -1 if none.  Every tap of a far ``x`` reads where ``x`` does."""
+        padding, counted from ``start`` in a window of ``extent`` pixels that lies
+        inside the axis, or -1 if none (or outside the window).  Every tap of a
+        far ``x`` reads where ``x`` does."""
         if not abs(x) < COORD_LIMIT:
             tap = x
         x, _ = pad_coordinate(tap, size, padding_mode, align_corners)
         if x >= 0.0 and x < size:
-            return int(x)
+            index = int(x) - start
+            if index >= 0 and index < extent:
+                return index
         return -1
+
+    @jit
+    def tap_index(tap, x, size, padding_mode, align_corners):
+        """Index read by integer tap position ``tap`` of coordinate ``x`` after
+        padding, or -1 if none.  Every tap of a far ``x`` reads where ``x`` does."""
+        return tap_index_framed(tap, x, size, padding_mode, align_corners, 0, size)
 
     @jit
     def cubic_coefficients(t):
@@ -187,30 +197,43 @@ def build(jit, scatter_add):
         d3 = -((3.0 * a * x3 - 10.0 * a) * x3 + 8.0 * a)
         return d0, d1, d2, d3
 
+    @jit
+    def window_index(index, start, extent):
+        """Index ``index`` of an axis (``-1``: none) counted from ``start`` in a window of
+        ``extent`` pixels that lies inside the axis, or -1 outside the window."""
+        index -= start
+        return index if index >= 0 and index < extent else -1
+
     # ------------------------------------------------------------------ forward
+    #
+    # The input ``inp`` (N, C, rows, cols) is a window of a full image of
+    # ``height x width`` pixels that starts at pixel ``(top, left)`` of it: the
+    # coordinates are computed on the full image, the taps read the window,
+    # and a tap outside the window reads 0 (and receives no gradient).
 
     @jit
-    def sample_bilinear(inp, n, gx, gy, padding_mode, align_corners, out, h, w):
-        height = inp.shape[2]
-        width = inp.shape[3]
+    def sample_bilinear(inp, n, gx, gy, padding_mode, align_corners, out, h, w, height, width,
+                        top, left):
         x, _ = source_index(gx, width, padding_mode, align_corners)
         y, _ = source_index(gy, height, padding_mode, align_corners)
         x0f = math.floor(x)
         y0f = math.floor(y)
         tx = x - x0f
         ty = y - y0f
-        x0 = int(x0f)
-        y0 = int(y0f)
+        x0 = int(x0f) - left
+        y0 = int(y0f) - top
         x1 = x0 + 1
         y1 = y0 + 1
         w00 = (1.0 - tx) * (1.0 - ty)
         w01 = tx * (1.0 - ty)
         w10 = (1.0 - tx) * ty
         w11 = tx * ty
-        inx0 = x0 >= 0 and x0 < width
-        inx1 = x1 >= 0 and x1 < width
-        iny0 = y0 >= 0 and y0 < height
-        iny1 = y1 >= 0 and y1 < height
+        rows = inp.shape[2]
+        cols = inp.shape[3]
+        inx0 = x0 >= 0 and x0 < cols
+        inx1 = x1 >= 0 and x1 < cols
+        iny0 = y0 >= 0 and y0 < rows
+        iny1 = y1 >= 0 and y1 < rows
         channels = inp.shape[1]
         if inx0 and inx1 and iny0 and iny1:
             for c in range(channels):
@@ -234,14 +257,13 @@ def build(jit, scatter_add):
             out[n, c, h, w] = value
 
     @jit
-    def sample_nearest(inp, n, gx, gy, padding_mode, align_corners, out, h, w):
-        height = inp.shape[2]
-        width = inp.shape[3]
+    def sample_nearest(inp, n, gx, gy, padding_mode, align_corners, out, h, w, height, width,
+                       top, left):
         x, _ = source_index(gx, width, padding_mode, align_corners)
         y, _ = source_index(gy, height, padding_mode, align_corners)
-        xi = round_half_even(x)
-        yi = round_half_even(y)
-        inside = xi >= 0 and xi < width and yi >= 0 and yi < height
+        xi = round_half_even(x) - left
+        yi = round_half_even(y) - top
+        inside = xi >= 0 and xi < inp.shape[3] and yi >= 0 and yi < inp.shape[2]
         for c in range(inp.shape[1]):
             if inside:
                 out[n, c, h, w] = inp[n, c, yi, xi]
@@ -249,23 +271,33 @@ def build(jit, scatter_add):
                 out[n, c, h, w] = 0.0
 
     @jit
-    def bicubic_taps(x, size, padding_mode, align_corners):
-        """The 4 tap indices (``-1`` where a tap reads nothing) and Keys weights."""
+    def bicubic_taps_framed(x, size, padding_mode, align_corners, start, extent):
+        """The 4 tap indices, counted from ``start`` in a window of ``extent`` pixels
+        (``-1`` where a tap reads nothing or lies outside the window), and the Keys
+        weights."""
         x0 = math.floor(x)
         taps = (
-            tap_index(x0 - 1.0, x, size, padding_mode, align_corners),
-            tap_index(x0, x, size, padding_mode, align_corners),
-            tap_index(x0 + 1.0, x, size, padding_mode, align_corners),
-            tap_index(x0 + 2.0, x, size, padding_mode, align_corners),
+            tap_index_framed(x0 - 1.0, x, size, padding_mode, align_corners, start, extent),
+            tap_index_framed(x0, x, size, padding_mode, align_corners, start, extent),
+            tap_index_framed(x0 + 1.0, x, size, padding_mode, align_corners, start, extent),
+            tap_index_framed(x0 + 2.0, x, size, padding_mode, align_corners, start, extent),
         )
         return taps, cubic_coefficients(x - x0), cubic_coefficients_grad(x - x0)
 
     @jit
-    def sample_bicubic(inp, n, gx, gy, padding_mode, align_corners, out, h, w):
-        x, _ = unnormalize_safe(gx, inp.shape[3], align_corners)
-        y, _ = unnormalize_safe(gy, inp.shape[2], align_corners)
-        xs, cx, _ = bicubic_taps(x, inp.shape[3], padding_mode, align_corners)
-        ys, cy, _ = bicubic_taps(y, inp.shape[2], padding_mode, align_corners)
+    def bicubic_taps(x, size, padding_mode, align_corners):
+        """The 4 tap indices (``-1`` where a tap reads nothing) and Keys weights."""
+        return bicubic_taps_framed(x, size, padding_mode, align_corners, 0, size)
+
+    @jit
+    def sample_bicubic(inp, n, gx, gy, padding_mode, align_corners, out, h, w, height, width,
+                       top, left):
+        x, _ = unnormalize_safe(gx, width, align_corners)
+        y, _ = unnormalize_safe(gy, height, align_corners)
+        xs, cx, _ = bicubic_taps_framed(x, width, padding_mode, align_corners, left,
+                                        inp.shape[3])
+        ys, cy, _ = bicubic_taps_framed(y, height, padding_mode, align_corners, top,
+                                        inp.shape[2])
         for c in range(inp.shape[1]):
             value = 0.0
             for j in range(4):
@@ -281,36 +313,47 @@ def build(jit, scatter_add):
             out[n, c, h, w] = value
 
     @jit
+    def sample_pixel_framed(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w,
+                            height, width, top, left):
+        """Write ``out[n, :, h, w]`` from the ``height x width`` image, of which ``inp``
+        holds the window from ``(top, left)``, at grid point ``(gx, gy)``."""
+        if mode == MODE_BILINEAR:
+            sample_bilinear(inp, n, gx, gy, padding_mode, align_corners, out, h, w, height,
+                            width, top, left)
+        elif mode == MODE_NEAREST:
+            sample_nearest(inp, n, gx, gy, padding_mode, align_corners, out, h, w, height,
+                           width, top, left)
+        else:
+            sample_bicubic(inp, n, gx, gy, padding_mode, align_corners, out, h, w, height,
+                           width, top, left)
+
+    @jit
     def sample_pixel(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w):
         """Write ``out[n, :, h, w]`` from the input at grid point ``(gx, gy)``."""
-        if mode == MODE_BILINEAR:
-            sample_bilinear(inp, n, gx, gy, padding_mode, align_corners, out, h, w)
-        elif mode == MODE_NEAREST:
-            sample_nearest(inp, n, gx, gy, padding_mode, align_corners, out, h, w)
-        else:
-            sample_bicubic(inp, n, gx, gy, padding_mode, align_corners, out, h, w)
+        sample_pixel_framed(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w,
+                            inp.shape[2], inp.shape[3], 0, 0)
 
     # ----------------------------------------------------------------- backward
 
     @jit
     def backward_bilinear(inp, grad_out, n, h, w, gx, gy, padding_mode, align_corners,
-                          grad_inp, scale):
-        height = inp.shape[2]
-        width = inp.shape[3]
+                          grad_inp, scale, height, width, top, left):
         x, gmx = source_index(gx, width, padding_mode, align_corners)
         y, gmy = source_index(gy, height, padding_mode, align_corners)
         x0f = math.floor(x)
         y0f = math.floor(y)
         tx = x - x0f
         ty = y - y0f
-        x0 = int(x0f)
-        y0 = int(y0f)
+        x0 = int(x0f) - left
+        y0 = int(y0f) - top
         x1 = x0 + 1
         y1 = y0 + 1
-        inx0 = x0 >= 0 and x0 < width
-        inx1 = x1 >= 0 and x1 < width
-        iny0 = y0 >= 0 and y0 < height
-        iny1 = y1 >= 0 and y1 < height
+        rows = inp.shape[2]
+        cols = inp.shape[3]
+        inx0 = x0 >= 0 and x0 < cols
+        inx1 = x1 >= 0 and x1 < cols
+        iny0 = y0 >= 0 and y0 < rows
+        iny1 = y1 >= 0 and y1 < rows
         gix = 0.0
         giy = 0.0
         for c in range(inp.shape[1]):
@@ -339,25 +382,25 @@ def build(jit, scatter_add):
 
     @jit
     def backward_nearest(inp, grad_out, n, h, w, gx, gy, padding_mode, align_corners,
-                         grad_inp, scale):
-        height = inp.shape[2]
-        width = inp.shape[3]
+                         grad_inp, scale, height, width, top, left):
         x, _ = source_index(gx, width, padding_mode, align_corners)
         y, _ = source_index(gy, height, padding_mode, align_corners)
-        xi = round_half_even(x)
-        yi = round_half_even(y)
-        if xi >= 0 and xi < width and yi >= 0 and yi < height:
+        xi = round_half_even(x) - left
+        yi = round_half_even(y) - top
+        if xi >= 0 and xi < inp.shape[3] and yi >= 0 and yi < inp.shape[2]:
             for c in range(inp.shape[1]):
                 scatter_add(grad_inp, scale, n, c, yi, xi, grad_out[n, c, h, w] * 1.0)
         return 0.0, 0.0
 
     @jit
     def backward_bicubic(inp, grad_out, n, h, w, gx, gy, padding_mode, align_corners,
-                         grad_inp, scale):
-        x, gmx = unnormalize_safe(gx, inp.shape[3], align_corners)
-        y, gmy = unnormalize_safe(gy, inp.shape[2], align_corners)
-        xs, cx, dcx = bicubic_taps(x, inp.shape[3], padding_mode, align_corners)
-        ys, cy, dcy = bicubic_taps(y, inp.shape[2], padding_mode, align_corners)
+                         grad_inp, scale, height, width, top, left):
+        x, gmx = unnormalize_safe(gx, width, align_corners)
+        y, gmy = unnormalize_safe(gy, height, align_corners)
+        xs, cx, dcx = bicubic_taps_framed(x, width, padding_mode, align_corners, left,
+                                          inp.shape[3])
+        ys, cy, dcy = bicubic_taps_framed(y, height, padding_mode, align_corners, top,
+                                          inp.shape[2])
         gix = 0.0
         giy = 0.0
         for c in range(inp.shape[1]):
@@ -377,20 +420,30 @@ def build(jit, scatter_add):
         return gix * gmx, giy * gmy
 
     @jit
+    def backward_pixel_framed(inp, grad_out, n, h, w, gx, gy, mode, padding_mode,
+                              align_corners, grad_inp, scale, height, width, top, left):
+        """Scatter ``grad_out[n, :, h, w]`` into ``grad_inp`` (shaped like ``inp``, the
+        window from ``(top, left)`` of the ``height x width`` image); return the grid
+        gradient, ``(d/dgx, d/dgy)`` in normalized coordinates."""
+        if mode == MODE_BILINEAR:
+            return backward_bilinear(inp, grad_out, n, h, w, gx, gy, padding_mode,
+                                     align_corners, grad_inp, scale, height, width, top, left)
+        if mode == MODE_NEAREST:
+            return backward_nearest(inp, grad_out, n, h, w, gx, gy, padding_mode,
+                                    align_corners, grad_inp, scale, height, width, top, left)
+        return backward_bicubic(inp, grad_out, n, h, w, gx, gy, padding_mode,
+                                align_corners, grad_inp, scale, height, width, top, left)
+
+    @jit
     def backward_pixel(inp, grad_out, n, h, w, gx, gy, mode, padding_mode, align_corners,
                        grad_inp, scale):
         """Scatter ``grad_out[n, :, h, w]`` into ``grad_inp``; return the grid gradient.
 
         Returns ``(d/dgx, d/dgy)`` in normalized coordinates.
         """
-        if mode == MODE_BILINEAR:
-            return backward_bilinear(inp, grad_out, n, h, w, gx, gy, padding_mode,
-                                     align_corners, grad_inp, scale)
-        if mode == MODE_NEAREST:
-            return backward_nearest(inp, grad_out, n, h, w, gx, gy, padding_mode,
-                                    align_corners, grad_inp, scale)
-        return backward_bicubic(inp, grad_out, n, h, w, gx, gy, padding_mode,
-                                align_corners, grad_inp, scale)
+        return backward_pixel_framed(inp, grad_out, n, h, w, gx, gy, mode, padding_mode,
+                                     align_corners, grad_inp, scale, inp.shape[2],
+                                     inp.shape[3], 0, 0)
 
     return SimpleNamespace(
         unnormalize=unnormalize,
@@ -400,9 +453,14 @@ def build(jit, scatter_add):
         source_index=source_index,
         round_half_even=round_half_even,
         tap_index=tap_index,
+        tap_index_framed=tap_index_framed,
+        window_index=window_index,
         bicubic_taps=bicubic_taps,
+        bicubic_taps_framed=bicubic_taps_framed,
         cubic_coefficients=cubic_coefficients,
         cubic_coefficients_grad=cubic_coefficients_grad,
         sample_pixel=sample_pixel,
+        sample_pixel_framed=sample_pixel_framed,
         backward_pixel=backward_pixel,
+        backward_pixel_framed=backward_pixel_framed,
     )

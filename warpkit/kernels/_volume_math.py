@@ -18,6 +18,18 @@ Layouts
     ``(N, C, D * H, W)`` so that the 2-D ``scatter_add(target, scale, n, c,
     row, x, value)`` serves volumes unchanged, with ``row = z * H + y``.
 
+Frames
+    ``inp`` may be a *crop* of a larger volume: the framed functions take
+    ``frame = (depth, height, width, front, top, left)`` (a tuple of ints), the
+    full volume's extent and where the crop starts inside it.  Every
+    coordinate rule (unnormalization, padding, tap positions) uses the full
+    extent; a tap at full-volume ``(z, y, x)`` reads ``inp[n, c, z - front,
+    y - top, x - left]``, and a tap outside the crop (which lies inside the
+    full volume) reads 0 and gets no gradient.  The input gradient and its
+    rows ``z * H + y`` are the crop's.  The unframed names (``sample_voxel``,
+    ``backward_voxel``, ``backward_voxel_rows``) pass the whole input's frame
+    (:func:`input_frame`).
+
 Modes
     ``MODE_BILINEAR`` is trilinear (8 taps), ``MODE_NEAREST`` rounds half to
     even, ``MODE_BICUBIC`` is tricubic: Keys ``a = -0.75`` weights
@@ -57,7 +69,7 @@ def build(jit, scatter_add, pixel_math):
         ``target[n, c, row, x]`` (as for :func:`warpkit.kernels._math.build`).
     pixel_math : types.SimpleNamespace
         The target's compiled 2-D sampler namespace (``source_index``,
-        ``unnormalize_safe``, ``round_half_even``, ``bicubic_taps``).
+        ``unnormalize_safe``, ``round_half_even``, ``bicubic_taps``, ``window_index``).
 
     Returns
     -------
@@ -70,28 +82,45 @@ def build(jit, scatter_add, pixel_math):
     unnormalize_safe = pixel_math.unnormalize_safe
     round_half_even = pixel_math.round_half_even
     bicubic_taps = pixel_math.bicubic_taps
+    window_index = pixel_math.window_index
 
     # ------------------------------------------------------------------ forward
 
     @jit
-    def linear_axis(g, size, padding_mode, align_corners):
-        """One axis of a trilinear sample: the lower tap ``i0``, the fraction ``t``
-        past it, ``1 - t``, and ``d pixel / d g`` (after padding)."""
+    def input_frame(inp):
+        """The frame of the whole input ``inp`` (N, C, D, H, W): no crop."""
+        zero = inp.shape[2] - inp.shape[2]
+        return (inp.shape[2], inp.shape[3], inp.shape[4], zero, zero, zero)
+
+    @jit
+    def linear_axis(g, size, start, padding_mode, align_corners):
+        """One axis of a trilinear sample on an axis of ``size`` whose crop starts at
+        ``start``: the lower tap ``i0`` (crop index), the fraction ``t`` past it,
+        ``1 - t``, and ``d pixel / d g`` (after padding)."""
         x, grad = source_index(g, size, padding_mode, align_corners)
         below = math.floor(x)
         t = x - below
-        return int(below), t, 1.0 - t, grad
+        return int(below) - start, t, 1.0 - t, grad
 
     @jit
-    def sample_trilinear(inp, n, gx, gy, gz, padding_mode, align_corners, out, d, h, w):
-        depth, height, width = inp.shape[2], inp.shape[3], inp.shape[4]
-        x0, tx, ux, _ = linear_axis(gx, width, padding_mode, align_corners)
-        y0, ty, uy, _ = linear_axis(gy, height, padding_mode, align_corners)
-        z0, tz, uz, _ = linear_axis(gz, depth, padding_mode, align_corners)
+    def crop_taps(taps, start, extent):
+        """The crop indices of the four taps of a tricubic axis (``-1``: none), by the
+        2-D helper ``window_index``."""
+        return (window_index(taps[0], start, extent), window_index(taps[1], start, extent),
+                window_index(taps[2], start, extent), window_index(taps[3], start, extent))
+
+    @jit
+    def sample_trilinear(inp, frame, n, gx, gy, gz, padding_mode, align_corners, out,
+                         d, h, w):
+        depth, height, width = inp.shape[2], inp.shape[3], inp.shape[4]  # the crop's
+        x0, tx, ux, _ = linear_axis(gx, frame[2], frame[5], padding_mode, align_corners)
+        y0, ty, uy, _ = linear_axis(gy, frame[1], frame[4], padding_mode, align_corners)
+        z0, tz, uz, _ = linear_axis(gz, frame[0], frame[3], padding_mode, align_corners)
         x1 = x0 + 1
         y1 = y0 + 1
         z1 = z0 + 1
         channels = inp.shape[1]
+        # the crop lies inside the volume: a tap inside the crop is inside the volume
         if x0 >= 0 and x1 < width and y0 >= 0 and y1 < height and z0 >= 0 and z1 < depth:
             for c in range(channels):
                 out[n, c, d, h, w] = (
@@ -100,7 +129,7 @@ def build(jit, scatter_add, pixel_math):
                     + ((inp[n, c, z1, y0, x0] * ux + inp[n, c, z1, y0, x1] * tx) * uy
                        + (inp[n, c, z1, y1, x0] * ux + inp[n, c, z1, y1, x1] * tx) * ty) * tz)
             return
-        # a border voxel: a tap off the volume reads 0 and weighs 0
+        # a border voxel: a tap off the volume (or the crop) reads 0 and weighs 0
         inx0 = x0 >= 0 and x0 < width
         inx1 = x1 >= 0 and x1 < width
         iny0 = y0 >= 0 and y0 < height
@@ -128,16 +157,19 @@ def build(jit, scatter_add, pixel_math):
             out[n, c, d, h, w] = value
 
     @jit
-    def sample_nearest(inp, n, gx, gy, gz, padding_mode, align_corners, out, d, h, w):
-        depth, height, width = inp.shape[2], inp.shape[3], inp.shape[4]
-        x, _ = source_index(gx, width, padding_mode, align_corners)
-        y, _ = source_index(gy, height, padding_mode, align_corners)
-        z, _ = source_index(gz, depth, padding_mode, align_corners)
-        xi = round_half_even(x)
-        yi = round_half_even(y)
-        zi = round_half_even(z)
-        inside = (xi >= 0 and xi < width and yi >= 0 and yi < height
-                  and zi >= 0 and zi < depth)
+    def nearest_taps(inp, frame, gx, gy, gz, padding_mode, align_corners):
+        """The crop indices ``(zi, yi, xi)`` of a nearest tap and whether it reads."""
+        x, _ = source_index(gx, frame[2], padding_mode, align_corners)
+        y, _ = source_index(gy, frame[1], padding_mode, align_corners)
+        z, _ = source_index(gz, frame[0], padding_mode, align_corners)
+        xi = window_index(round_half_even(x), frame[5], inp.shape[4])
+        yi = window_index(round_half_even(y), frame[4], inp.shape[3])
+        zi = window_index(round_half_even(z), frame[3], inp.shape[2])
+        return zi, yi, xi, xi >= 0 and yi >= 0 and zi >= 0
+
+    @jit
+    def sample_nearest(inp, frame, n, gx, gy, gz, padding_mode, align_corners, out, d, h, w):
+        zi, yi, xi, inside = nearest_taps(inp, frame, gx, gy, gz, padding_mode, align_corners)
         for c in range(inp.shape[1]):
             if inside:
                 out[n, c, d, h, w] = inp[n, c, zi, yi, xi]
@@ -145,13 +177,22 @@ def build(jit, scatter_add, pixel_math):
                 out[n, c, d, h, w] = 0.0
 
     @jit
-    def sample_tricubic(inp, n, gx, gy, gz, padding_mode, align_corners, out, d, h, w):
-        x, _ = unnormalize_safe(gx, inp.shape[4], align_corners)
-        y, _ = unnormalize_safe(gy, inp.shape[3], align_corners)
-        z, _ = unnormalize_safe(gz, inp.shape[2], align_corners)
-        xs, cx, _ = bicubic_taps(x, inp.shape[4], padding_mode, align_corners)
-        ys, cy, _ = bicubic_taps(y, inp.shape[3], padding_mode, align_corners)
-        zs, cz, _ = bicubic_taps(z, inp.shape[2], padding_mode, align_corners)
+    def tricubic_axis(g, size, start, extent, padding_mode, align_corners):
+        """One axis of a tricubic sample: the four taps' crop indices (``-1``: none),
+        their Keys weights and derivatives, and ``d pixel / d g``."""
+        x, gm = unnormalize_safe(g, size, align_corners)
+        taps, c, dc = bicubic_taps(x, size, padding_mode, align_corners)
+        return crop_taps(taps, start, extent), c, dc, gm
+
+    @jit
+    def sample_tricubic(inp, frame, n, gx, gy, gz, padding_mode, align_corners, out,
+                        d, h, w):
+        xs, cx, _, _ = tricubic_axis(gx, frame[2], frame[5], inp.shape[4], padding_mode,
+                                     align_corners)
+        ys, cy, _, _ = tricubic_axis(gy, frame[1], frame[4], inp.shape[3], padding_mode,
+                                     align_corners)
+        zs, cz, _, _ = tricubic_axis(gz, frame[0], frame[3], inp.shape[2], padding_mode,
+                                     align_corners)
         for c in range(inp.shape[1]):
             value = 0.0
             for k in range(4):
@@ -173,14 +214,25 @@ def build(jit, scatter_add, pixel_math):
             out[n, c, d, h, w] = value
 
     @jit
+    def sample_voxel_framed(inp, frame, n, gx, gy, gz, mode, padding_mode, align_corners,
+                            out, d, h, w):
+        """Write ``out[n, :, d, h, w]`` from the crop ``inp`` of the volume of ``frame``
+        at grid point ``(gx, gy, gz)``."""
+        if mode == MODE_BILINEAR:
+            sample_trilinear(inp, frame, n, gx, gy, gz, padding_mode, align_corners, out,
+                             d, h, w)
+        elif mode == MODE_NEAREST:
+            sample_nearest(inp, frame, n, gx, gy, gz, padding_mode, align_corners, out,
+                           d, h, w)
+        else:
+            sample_tricubic(inp, frame, n, gx, gy, gz, padding_mode, align_corners, out,
+                            d, h, w)
+
+    @jit
     def sample_voxel(inp, n, gx, gy, gz, mode, padding_mode, align_corners, out, d, h, w):
         """Write ``out[n, :, d, h, w]`` from the input at grid point ``(gx, gy, gz)``."""
-        if mode == MODE_BILINEAR:
-            sample_trilinear(inp, n, gx, gy, gz, padding_mode, align_corners, out, d, h, w)
-        elif mode == MODE_NEAREST:
-            sample_nearest(inp, n, gx, gy, gz, padding_mode, align_corners, out, d, h, w)
-        else:
-            sample_tricubic(inp, n, gx, gy, gz, padding_mode, align_corners, out, d, h, w)
+        sample_voxel_framed(inp, input_frame(inp), n, gx, gy, gz, mode, padding_mode,
+                            align_corners, out, d, h, w)
 
     # ----------------------------------------------------------------- backward
     #
@@ -194,13 +246,13 @@ def build(jit, scatter_add, pixel_math):
             scatter_add(grad_inp, scale, n, c, row, x, value)
 
     @jit
-    def backward_trilinear(inp, grad_out, n, d, h, w, gx, gy, gz, padding_mode,
+    def backward_trilinear(inp, frame, grad_out, n, d, h, w, gx, gy, gz, padding_mode,
                            align_corners, need_input, need_grid, grad_inp, scale,
                            row_start, row_end):
-        depth, height, width = inp.shape[2], inp.shape[3], inp.shape[4]
-        x0, tx, ux, gmx = linear_axis(gx, width, padding_mode, align_corners)
-        y0, ty, uy, gmy = linear_axis(gy, height, padding_mode, align_corners)
-        z0, tz, uz, gmz = linear_axis(gz, depth, padding_mode, align_corners)
+        depth, height, width = inp.shape[2], inp.shape[3], inp.shape[4]  # the crop's
+        x0, tx, ux, gmx = linear_axis(gx, frame[2], frame[5], padding_mode, align_corners)
+        y0, ty, uy, gmy = linear_axis(gy, frame[1], frame[4], padding_mode, align_corners)
+        z0, tz, uz, gmz = linear_axis(gz, frame[0], frame[3], padding_mode, align_corners)
         x1 = x0 + 1
         y1 = y0 + 1
         z1 = z0 + 1
@@ -256,36 +308,29 @@ def build(jit, scatter_add, pixel_math):
         return gix * gmx, giy * gmy, giz * gmz
 
     @jit
-    def backward_nearest(inp, grad_out, n, d, h, w, gx, gy, gz, padding_mode,
+    def backward_nearest(inp, frame, grad_out, n, d, h, w, gx, gy, gz, padding_mode,
                          align_corners, need_input, need_grid, grad_inp, scale,
                          row_start, row_end):
         if not need_input:
             return 0.0, 0.0, 0.0
-        depth, height, width = inp.shape[2], inp.shape[3], inp.shape[4]
-        x, _ = source_index(gx, width, padding_mode, align_corners)
-        y, _ = source_index(gy, height, padding_mode, align_corners)
-        z, _ = source_index(gz, depth, padding_mode, align_corners)
-        xi = round_half_even(x)
-        yi = round_half_even(y)
-        zi = round_half_even(z)
-        if (xi >= 0 and xi < width and yi >= 0 and yi < height
-                and zi >= 0 and zi < depth):
+        zi, yi, xi, inside = nearest_taps(inp, frame, gx, gy, gz, padding_mode, align_corners)
+        if inside:
             for c in range(inp.shape[1]):
-                _tap(grad_inp, scale, n, c, zi * height + yi, xi,
+                _tap(grad_inp, scale, n, c, zi * inp.shape[3] + yi, xi,
                      grad_out[n, c, d, h, w] * 1.0, row_start, row_end)
         return 0.0, 0.0, 0.0
 
     @jit
-    def backward_tricubic(inp, grad_out, n, d, h, w, gx, gy, gz, padding_mode,
+    def backward_tricubic(inp, frame, grad_out, n, d, h, w, gx, gy, gz, padding_mode,
                           align_corners, need_input, need_grid, grad_inp, scale,
                           row_start, row_end):
-        height = inp.shape[3]
-        x, gmx = unnormalize_safe(gx, inp.shape[4], align_corners)
-        y, gmy = unnormalize_safe(gy, height, align_corners)
-        z, gmz = unnormalize_safe(gz, inp.shape[2], align_corners)
-        xs, cx, dcx = bicubic_taps(x, inp.shape[4], padding_mode, align_corners)
-        ys, cy, dcy = bicubic_taps(y, height, padding_mode, align_corners)
-        zs, cz, dcz = bicubic_taps(z, inp.shape[2], padding_mode, align_corners)
+        height = inp.shape[3]  # the crop's
+        xs, cx, dcx, gmx = tricubic_axis(gx, frame[2], frame[5], inp.shape[4], padding_mode,
+                                         align_corners)
+        ys, cy, dcy, gmy = tricubic_axis(gy, frame[1], frame[4], height, padding_mode,
+                                         align_corners)
+        zs, cz, dcz, gmz = tricubic_axis(gz, frame[0], frame[3], inp.shape[2], padding_mode,
+                                         align_corners)
         gix = 0.0
         giy = 0.0
         giz = 0.0
@@ -314,22 +359,32 @@ def build(jit, scatter_add, pixel_math):
         return gix * gmx, giy * gmy, giz * gmz
 
     @jit
+    def backward_voxel_framed(inp, frame, grad_out, n, d, h, w, gx, gy, gz, mode,
+                              padding_mode, align_corners, need_input, need_grid, grad_inp,
+                              scale, row_start, row_end):
+        """:func:`backward_voxel_rows` on the crop ``inp`` of the volume of ``frame``:
+        ``grad_inp`` is the crop's (N, C, D_crop * H_crop, W_crop), its rows the crop's."""
+        if mode == MODE_BILINEAR:
+            return backward_trilinear(inp, frame, grad_out, n, d, h, w, gx, gy, gz,
+                                      padding_mode, align_corners, need_input, need_grid,
+                                      grad_inp, scale, row_start, row_end)
+        if mode == MODE_NEAREST:
+            return backward_nearest(inp, frame, grad_out, n, d, h, w, gx, gy, gz,
+                                    padding_mode, align_corners, need_input, need_grid,
+                                    grad_inp, scale, row_start, row_end)
+        return backward_tricubic(inp, frame, grad_out, n, d, h, w, gx, gy, gz, padding_mode,
+                                 align_corners, need_input, need_grid, grad_inp, scale,
+                                 row_start, row_end)
+
+    @jit
     def backward_voxel_rows(inp, grad_out, n, d, h, w, gx, gy, gz, mode, padding_mode,
                             align_corners, need_input, need_grid, grad_inp, scale,
                             row_start, row_end):
         """:func:`backward_voxel` scattering only taps on input rows ``z * H + y`` in
         ``[row_start, row_end)``."""
-        if mode == MODE_BILINEAR:
-            return backward_trilinear(inp, grad_out, n, d, h, w, gx, gy, gz, padding_mode,
-                                      align_corners, need_input, need_grid, grad_inp, scale,
-                                      row_start, row_end)
-        if mode == MODE_NEAREST:
-            return backward_nearest(inp, grad_out, n, d, h, w, gx, gy, gz, padding_mode,
-                                    align_corners, need_input, need_grid, grad_inp, scale,
-                                    row_start, row_end)
-        return backward_tricubic(inp, grad_out, n, d, h, w, gx, gy, gz, padding_mode,
-                                 align_corners, need_input, need_grid, grad_inp, scale,
-                                 row_start, row_end)
+        return backward_voxel_framed(inp, input_frame(inp), grad_out, n, d, h, w, gx, gy, gz,
+                                     mode, padding_mode, align_corners, need_input, need_grid,
+                                     grad_inp, scale, row_start, row_end)
 
     @jit
     def backward_voxel(inp, grad_out, n, d, h, w, gx, gy, gz, mode, padding_mode,
@@ -418,9 +473,12 @@ def build(jit, scatter_add, pixel_math):
         acc[15] += e
 
     return SimpleNamespace(
+        input_frame=input_frame,
         sample_voxel=sample_voxel,
+        sample_voxel_framed=sample_voxel_framed,
         backward_voxel=backward_voxel,
         backward_voxel_rows=backward_voxel_rows,
+        backward_voxel_framed=backward_voxel_framed,
         grid_point=grid_point,
         flow3d_point=flow3d_point,
         affine3d_point=affine3d_point,

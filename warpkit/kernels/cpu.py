@@ -30,7 +30,7 @@ import numpy as np
 from .._config import CPU_DEVICE_JIT_OPTIONS, CPU_JIT_OPTIONS
 from .blocks import DGX, DGY, ROWS, SRC_X, backward_block, sample_block
 from .simd import like
-from .taps import BLOCK, INDEX_ROWS, locate
+from .taps import BLOCK, INDEX_ROWS, locate, window
 
 #: What a kernel is specialized on.  ``bits`` is the gather width
 #: (:data:`warpkit.kernels.simd.KERNEL_VECTOR_BITS`, or 0 for scalar loads);
@@ -82,12 +82,15 @@ def index_scratch(image_shape):
 
 
 def grid_sample_forward(mode, padding, align_corners, bits, need_input=True, need_grid=True):
-    """Forward kernel: ``kernel(inp, grid, out, index, row_start, row_end)``;
-    ``index`` is the call's :func:`index_scratch`."""
+    """Forward kernel: ``kernel(inp, grid, out, index, row_start, row_end, frame=None)``;
+    ``index`` is the call's :func:`index_scratch`; ``frame``, the int64 array
+    ``(height, width, top, left)``, says where ``inp`` lies in the full input the
+    grid samples (:func:`warpkit.kernels.taps.window`; None: ``inp`` is all of it)."""
 
     @numba.njit(**CPU_JIT_OPTIONS)
-    def kernel(inp, grid, out, index, row_start, row_end):
+    def kernel(inp, grid, out, index, row_start, row_end, frame=None):
         batch, channels, height, width = inp.shape
+        full = window(frame, inp)
         out_height, out_width = grid.shape[1], grid.shape[2]
         plane = out_height * out_width
         real = np.empty((ROWS, BLOCK), dtype=inp.dtype)
@@ -100,7 +103,8 @@ def grid_sample_forward(mode, padding, align_corners, bits, need_input=True, nee
             # the block's points as a view from the block on: indices from 0
             # need no negative-index handling, which would stop vectorization
             points = grid[n].reshape(2 * plane)[2 * first:]
-            locate(mode, padding, align_corners, points, count, height, width, real, index)
+            locate(mode, padding, align_corners, points, count, full, height, width, real,
+                   index)
             sample_block(mode, bits, inp[n].reshape(channels, height * width),
                          out[n].reshape(channels, plane), first, count, real, index)
             pixel += count
@@ -110,7 +114,8 @@ def grid_sample_forward(mode, padding, align_corners, bits, need_input=True, nee
 
 def grid_sample_backward(mode, padding, align_corners, bits, need_input=True, need_grid=True):
     """Backward kernel: ``kernel(inp, grid, grad_out, grad_inp, grad_grid, index,
-    band_start, band_end, row_start, row_end)``.
+    band_start, band_end, row_start, row_end, frame=None)`` (``frame`` as for
+    :func:`grid_sample_forward`; ``grad_inp`` has the shape of ``inp``).
 
     Adds the input gradient of the rows into ``grad_inp`` (if ``need_input``;
     only taps at plane offsets ``[band_start, band_end)``, see
@@ -122,8 +127,9 @@ def grid_sample_backward(mode, padding, align_corners, bits, need_input=True, ne
 
     @numba.njit(**CPU_JIT_OPTIONS)
     def kernel(inp, grid, grad_out, grad_inp, grad_grid, index, band_start, band_end,
-               row_start, row_end):
+               row_start, row_end, frame=None):
         batch, channels, height, width = inp.shape
+        full = window(frame, inp)
         out_height, out_width = grid.shape[1], grid.shape[2]
         plane = out_height * out_width
         real = np.empty((ROWS, BLOCK), dtype=inp.dtype)
@@ -137,7 +143,8 @@ def grid_sample_backward(mode, padding, align_corners, bits, need_input=True, ne
             # the block's points as a view from the block on: indices from 0
             # need no negative-index handling, which would stop vectorization
             points = grid[n].reshape(2 * plane)[2 * first:]
-            locate(mode, padding, align_corners, points, count, height, width, real, index)
+            locate(mode, padding, align_corners, points, count, full, height, width, real,
+                   index)
             grad_planes = grad_inp[n].reshape(channels, grad_inp.shape[2] * grad_inp.shape[3])
             backward_block(mode, bits, need_input, need_grid,
                            inp[n].reshape(channels, height * width),
@@ -183,13 +190,15 @@ def _flow_points(flow_n, base_x, base_y, sx, sy, first, count, out_width, points
 
 def displacement_forward(mode, padding, align_corners, bits, need_input=True, need_grid=True):
     """Forward kernel of a displacement warp: ``kernel(inp, flow, base_x, base_y, scales,
-    out, index, row_start, row_end)``; ``flow`` (N, H_out, W_out, 2) in the image dtype,
-    ``base_x`` (W_out,), ``base_y`` (H_out,) and ``scales`` (2,) float64; ``index`` is
-    the call's :func:`index_scratch`."""
+    out, index, row_start, row_end, frame=None)``; ``flow`` (N, H_out, W_out, 2) in the
+    image dtype, ``base_x`` (W_out,), ``base_y`` (H_out,) and ``scales`` (2,) float64;
+    ``index`` is the call's :func:`index_scratch`; ``frame`` as for
+    :func:`grid_sample_forward`."""
 
     @numba.njit(**CPU_JIT_OPTIONS)
-    def kernel(inp, flow, base_x, base_y, scales, out, index, row_start, row_end):
+    def kernel(inp, flow, base_x, base_y, scales, out, index, row_start, row_end, frame=None):
         batch, channels, height, width = inp.shape
+        full = window(frame, inp)
         out_height, out_width = flow.shape[1], flow.shape[2]
         plane = out_height * out_width
         sx, sy = scales[0], scales[1]
@@ -203,7 +212,8 @@ def displacement_forward(mode, padding, align_corners, bits, need_input=True, ne
             count = min(BLOCK, end - pixel, plane - first)
             _flow_points(flow[n].reshape(2 * plane), base_x, base_y, sx, sy, first, count,
                          out_width, points)
-            locate(mode, padding, align_corners, points, count, height, width, real, index)
+            locate(mode, padding, align_corners, points, count, full, height, width, real,
+                   index)
             sample_block(mode, bits, inp[n].reshape(channels, height * width),
                          out[n].reshape(channels, plane), first, count, real, index)
             pixel += count
@@ -214,7 +224,8 @@ def displacement_forward(mode, padding, align_corners, bits, need_input=True, ne
 def displacement_backward(mode, padding, align_corners, bits, need_input=True,
                           need_grid=True):
     """Backward kernel of a displacement warp: ``kernel(inp, flow, base_x, base_y, scales,
-    grad_out, grad_inp, grad_flow, index, band_start, band_end, row_start, row_end)``.
+    grad_out, grad_inp, grad_flow, index, band_start, band_end, row_start, row_end,
+    frame=None)``.
 
     As :func:`grid_sample_backward`, with the flow gradient (the grid gradient
     times ``scales``) written into ``grad_flow`` if ``need_grid``.
@@ -222,8 +233,9 @@ def displacement_backward(mode, padding, align_corners, bits, need_input=True,
 
     @numba.njit(**CPU_JIT_OPTIONS)
     def kernel(inp, flow, base_x, base_y, scales, grad_out, grad_inp, grad_flow, index,
-               band_start, band_end, row_start, row_end):
+               band_start, band_end, row_start, row_end, frame=None):
         batch, channels, height, width = inp.shape
+        full = window(frame, inp)
         out_height, out_width = flow.shape[1], flow.shape[2]
         plane = out_height * out_width
         sx, sy = scales[0], scales[1]
@@ -238,7 +250,8 @@ def displacement_backward(mode, padding, align_corners, bits, need_input=True,
             count = min(BLOCK, end - pixel, plane - first)
             _flow_points(flow[n].reshape(2 * plane), base_x, base_y, sx, sy, first, count,
                          out_width, points)
-            locate(mode, padding, align_corners, points, count, height, width, real, index)
+            locate(mode, padding, align_corners, points, count, full, height, width, real,
+                   index)
             grad_planes = grad_inp[n].reshape(channels, grad_inp.shape[2] * grad_inp.shape[3])
             backward_block(mode, bits, need_input, need_grid,
                            inp[n].reshape(channels, height * width),

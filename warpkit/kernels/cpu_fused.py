@@ -15,7 +15,11 @@ in order.  The caller sums the chunks' accumulators in chunk order, so the
 gradients are bit-identical from run to run.
 
 Every kernel takes the parameters as float64 arrays and the normalized base
-coordinates ``xs`` (W_out,) and ``ys`` (H_out,) as float64.
+coordinates ``xs`` (W_out,) and ``ys`` (H_out,) as float64, and, last, an
+optional ``frame``: the int64 array ``(height, width, top, left)`` saying
+where the input ``inp`` lies in the full input the warp reads
+(:func:`warpkit.kernels.taps.window`; None: ``inp`` is all of it).  The input
+gradient then has the shape of ``inp``.
 """
 
 import collections
@@ -27,7 +31,7 @@ from .._config import CPU_DEVICE_JIT_OPTIONS, CPU_JIT_OPTIONS
 from . import _fused_math, _math
 from .blocks import DGX, DGY, ROWS, SRC_X, backward_block, sample_block
 from .simd import like
-from .taps import BLOCK, locate
+from .taps import BLOCK, locate, window
 
 jit = numba.njit(**CPU_DEVICE_JIT_OPTIONS)
 NO_SOURCE = _fused_math.NO_SOURCE
@@ -44,8 +48,8 @@ fused_math = _fused_math.build(numba.njit(**CPU_DEVICE_JIT_OPTIONS), pixel_math)
 # The loops call the coordinate and gradient pieces and the sampler directly
 # (rather than the composed ``*_pixel`` entries, which the CUDA kernels use):
 # one call level less per pixel, which LLVM then inlines.
-_sample_pixel = pixel_math.sample_pixel
-_backward_pixel = pixel_math.backward_pixel
+_sample_pixel = pixel_math.sample_pixel_framed
+_backward_pixel = pixel_math.backward_pixel_framed
 _perspective_accumulate = fused_math.perspective_accumulate
 _spline_point = fused_math.spline_point
 _spline_point_basis = fused_math.spline_point_basis
@@ -177,14 +181,16 @@ def _matrix_coordinates(family, params, n, xs, ys, first, count, out_width, poin
 
 def matrix_forward(family, mode, padding, align_corners, bits, need_input=True,
                    need_grid=True):
-    """``kernel(inp, params, xs, ys, out, index, row_start, row_end)``: ``out[n, :, h, w]``
+    """``kernel(inp, params, xs, ys, out, index, row_start, row_end, frame=None)``:
+    ``out[n, :, h, w]``
     = input at the image of ``(xs[w], ys[h])`` by ``params[n]`` (theta (N, 2, 3) for
     :data:`AFFINE`, H (N, 3, 3) for :data:`PERSPECTIVE`), for rows ``n * H_out + h`` in
     range; ``index`` is the call's :func:`warpkit.kernels.cpu.index_scratch`."""
 
     @numba.njit(**CPU_JIT_OPTIONS)
-    def kernel(inp, params, xs, ys, out, index, row_start, row_end):
+    def kernel(inp, params, xs, ys, out, index, row_start, row_end, frame=None):
         batch, channels, height, width = inp.shape
+        full = window(frame, inp)
         out_width = xs.shape[0]
         plane = ys.shape[0] * out_width
         real = np.empty((ROWS, BLOCK), dtype=inp.dtype)
@@ -196,7 +202,8 @@ def matrix_forward(family, mode, padding, align_corners, bits, need_input=True,
             first = pixel - n * plane
             count = min(BLOCK, end - pixel, plane - first)
             _matrix_coordinates(family, params, n, xs, ys, first, count, out_width, points)
-            locate(mode, padding, align_corners, points, count, height, width, real, index)
+            locate(mode, padding, align_corners, points, count, full, height, width, real,
+                   index)
             sample_block(mode, bits, inp[n].reshape(channels, height * width),
                          out[n].reshape(channels, plane), first, count, real, index)
             pixel += count
@@ -207,7 +214,7 @@ def matrix_forward(family, mode, padding, align_corners, bits, need_input=True,
 def matrix_backward(family, mode, padding, align_corners, bits, need_input=True,
                     need_grid=True):
     """``kernel(inp, params, xs, ys, grad_out, grad_inp, acc, index, band_start, band_end,
-    row_start, row_end)``: the input gradient into ``grad_inp`` (if ``need_input``,
+    row_start, row_end, frame=None)``: the input gradient into ``grad_inp`` (if ``need_input``,
     taps in the band only, as for :func:`warpkit.kernels.cpu.grid_sample_backward`;
     else it may be ``(N, C, 0, 0)``), the parameter gradient into ``acc`` (N,
     :data:`PARAMETER_COUNTS`), float64 (if ``need_grid``: the parameters' gradient
@@ -215,8 +222,9 @@ def matrix_backward(family, mode, padding, align_corners, bits, need_input=True,
 
     @numba.njit(**CPU_JIT_OPTIONS)
     def kernel(inp, params, xs, ys, grad_out, grad_inp, acc, index, band_start, band_end,
-               row_start, row_end):
+               row_start, row_end, frame=None):
         batch, channels, height, width = inp.shape
+        full = window(frame, inp)
         out_width = xs.shape[0]
         plane = ys.shape[0] * out_width
         real = np.empty((ROWS, BLOCK), dtype=inp.dtype)
@@ -228,7 +236,8 @@ def matrix_backward(family, mode, padding, align_corners, bits, need_input=True,
             first = pixel - n * plane
             count = min(BLOCK, end - pixel, plane - first)
             _matrix_coordinates(family, params, n, xs, ys, first, count, out_width, points)
-            locate(mode, padding, align_corners, points, count, height, width, real, index)
+            locate(mode, padding, align_corners, points, count, full, height, width, real,
+                   index)
             backward_block(mode, bits, need_input, need_grid,
                            inp[n].reshape(channels, height * width),
                            grad_out[n].reshape(channels, plane),
@@ -255,11 +264,12 @@ def matrix_backward(family, mode, padding, align_corners, bits, need_input=True,
 
 @numba.njit(**CPU_JIT_OPTIONS)
 def tps_forward(inp, coef, centres, xs, ys, mode, padding_mode, align_corners, out,
-                        row_start, row_end):
+                        row_start, row_end, frame=None):
     """``out[n, :, h, w]`` = input at the spline image of ``(xs[w], ys[h])``.
 
     ``coef`` (N, K + 3, 2); ``centres`` (1, K, 2) shared or (N, K, 2).
     """
+    height, width, top, left = window(frame, inp)
     out_height = ys.shape[0]
     shared = centres.shape[0] == 1
     for row in range(row_start, row_end):
@@ -269,14 +279,17 @@ def tps_forward(inp, coef, centres, xs, ys, mode, padding_mode, align_corners, o
         y = ys[h]
         for w in range(xs.shape[0]):
             gx, gy = _spline_point(coef, centres, n, cn, xs[w], y)
-            _sample_pixel(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w)
+            _sample_pixel(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w,
+                          height, width, top, left)
 
 
 @numba.njit(**CPU_JIT_OPTIONS)
 def tps_backward(inp, coef, centres, xs, ys, grad_out, mode, padding_mode,
-                         align_corners, grad_inp, acc_coef, acc_centres, row_start, row_end):
+                         align_corners, grad_inp, acc_coef, acc_centres, row_start, row_end,
+                         frame=None):
     """Input gradient into ``grad_inp``; coefficient and centre gradients into the
     float64 accumulators ``acc_coef`` (N, K + 3, 2) and ``acc_centres`` (like ``centres``)."""
+    height, width, top, left = window(frame, inp)
     out_height = ys.shape[0]
     shared = centres.shape[0] == 1
     basis = np.empty((centres.shape[1], 2))  # U_k and log r2 + 1 of the current pixel
@@ -291,7 +304,7 @@ def tps_backward(inp, coef, centres, xs, ys, grad_out, mode, padding_mode,
             x = xs[w]
             gx, gy = _spline_point_basis(coef, centres, n, cn, x, y, basis)
             dgx, dgy = _backward_pixel(inp, grad_out, n, h, w, gx, gy, mode, padding_mode,
-                                       align_corners, grad_inp, 1.0)
+                                       align_corners, grad_inp, 1.0, height, width, top, left)
             _spline_accumulate_basis(coef, centres, n, cn, x, y, dgx, dgy, basis, acc_coef_n,
                                      acc_centres_n)
 
@@ -305,8 +318,9 @@ def tps_backward(inp, coef, centres, xs, ys, grad_out, mode, padding_mode,
 
 @numba.njit(**CPU_JIT_OPTIONS)
 def tps_forward_shared(inp, coef, centres, xs, ys, mode, padding_mode, align_corners,
-                               out, h_start, h_end):
+                               out, h_start, h_end, frame=None):
     """:func:`tps_forward` for centres (1, K, 2), output rows ``h`` in range."""
+    height, width, top, left = window(frame, inp)
     basis = np.empty((centres.shape[1], 2))
     for h in range(h_start, h_end):
         y = ys[h]
@@ -315,13 +329,16 @@ def tps_forward_shared(inp, coef, centres, xs, ys, mode, padding_mode, align_cor
             _spline_basis(centres, 0, x, y, basis)
             for n in range(coef.shape[0]):
                 gx, gy = _spline_point_from_basis(coef, n, x, y, basis)
-                _sample_pixel(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w)
+                _sample_pixel(inp, n, gx, gy, mode, padding_mode, align_corners, out, h, w,
+                              height, width, top, left)
 
 
 @numba.njit(**CPU_JIT_OPTIONS)
 def tps_backward_shared(inp, coef, centres, xs, ys, grad_out, mode, padding_mode,
-                                align_corners, grad_inp, acc_coef, acc_centres, h_start, h_end):
+                                align_corners, grad_inp, acc_coef, acc_centres, h_start, h_end,
+                                frame=None):
     """:func:`tps_backward` for centres (1, K, 2), output rows ``h`` in range."""
+    height, width, top, left = window(frame, inp)
     basis = np.empty((centres.shape[1], 2))
     acc_centres_0 = acc_centres[0]
     for h in range(h_start, h_end):
@@ -332,7 +349,8 @@ def tps_backward_shared(inp, coef, centres, xs, ys, grad_out, mode, padding_mode
             for n in range(coef.shape[0]):
                 gx, gy = _spline_point_from_basis(coef, n, x, y, basis)
                 dgx, dgy = _backward_pixel(inp, grad_out, n, h, w, gx, gy, mode, padding_mode,
-                                           align_corners, grad_inp, 1.0)
+                                           align_corners, grad_inp, 1.0, height, width, top,
+                                           left)
                 _spline_accumulate_basis(coef, centres, n, 0, x, y, dgx, dgy, basis,
                                          acc_coef[n], acc_centres_0)
 

@@ -17,17 +17,21 @@ row_end)`` of flattened output rows ``(n * D_out + d) * H_out + h``, run on
 threads by :mod:`warpkit.backends.cpu_volume`.
 
 Kernel arguments
-    ``field``: the grid (N, D_out, H_out, W_out, 3) or the flow (same shape),
-    in the input's dtype; theta (N, 3, 4) or the homography (N, 4, 4),
-    float64.  ``base_x``, ``base_y``, ``base_z``: float64 (W_out,),
-    (H_out,), (D_out,) (empty for the grid).  ``scales``: float64 (3,) per-axis
-    flow scales (ones for the other sources).
+    ``inp``: the input (N, C, D, H, W), or a crop of it; ``frame``: int64
+    ``(depth, height, width, front, top, left)``, the full input's extent and
+    where the crop starts inside it (see :mod:`warpkit.kernels._volume_math`;
+    the whole input: ``(D, H, W, 0, 0, 0)``).  ``field``: the grid
+    (N, D_out, H_out, W_out, 3) or the flow (same shape), in the input's
+    dtype; theta (N, 3, 4) or the homography (N, 4, 4), float64.  ``base_x``,
+    ``base_y``, ``base_z``: float64 (W_out,), (H_out,), (D_out,) (empty for the
+    grid).  ``scales``: float64 (3,) per-axis flow scales (ones for the other
+    sources).
 
 Backward kernels
-    ``grad_inp4`` is the (N, C, D * H, W) view of the input gradient (an empty
-    (N, C, 0, 0) stand-in when ``need_input`` is False); only taps on input
-    rows ``z * H + y`` in ``[band_start, band_end)`` are scattered (default:
-    all).  ``grad_field``: the grid or flow gradient, written (the flow's
+    ``grad_inp4`` is the (N, C, D * H, W) view of the input gradient (the
+    crop's; an empty (N, C, 0, 0) stand-in when ``need_input`` is False); only
+    taps on the crop's rows ``z * H + y`` in ``[band_start, band_end)`` are
+    scattered (default: all).  ``grad_field``: the grid or flow gradient, written (the flow's
     already times ``scales``); matrix sources pass an empty array.  ``acc``:
     float64 (N, 12) or (N, 16) parameter gradients, added to, row-major;
     other sources pass ``np.zeros((0, 0))``.
@@ -66,23 +70,30 @@ ALL_ROWS = _volume_math.ALL_ROWS
 
 volume_math = _volume_math.build(jit, _scatter_add, pixel_math)
 _source_index = pixel_math.source_index
-_sample_voxel = volume_math.sample_voxel
-_backward_voxel_rows = volume_math.backward_voxel_rows
+_sample_voxel = volume_math.sample_voxel_framed
+_backward_voxel = volume_math.backward_voxel_framed
 
 
 # The general per-voxel maths as real calls: rare next to the trilinear
 # fast path, whose loop stays small when they are not inlined into it.
 @numba.njit(nogil=True, error_model="numpy")
-def _sample_voxel_call(inp, n, gx, gy, gz, mode, padding, align_corners, out, d, h, w):
-    _sample_voxel(inp, n, gx, gy, gz, mode, padding, align_corners, out, d, h, w)
+def _sample_voxel_call(inp, frame, n, gx, gy, gz, mode, padding, align_corners, out, d, h, w):
+    _sample_voxel(inp, frame, n, gx, gy, gz, mode, padding, align_corners, out, d, h, w)
 
 
 @numba.njit(nogil=True, error_model="numpy")
-def _backward_voxel_call(inp, grad_out, n, d, h, w, gx, gy, gz, mode, padding, align_corners,
-                         need_input, need_field, grad_inp4, band_start, band_end):
-    return _backward_voxel_rows(inp, grad_out, n, d, h, w, gx, gy, gz, mode, padding,
-                                align_corners, need_input, need_field, grad_inp4, 1.0,
-                                band_start, band_end)
+def _backward_voxel_call(inp, frame, grad_out, n, d, h, w, gx, gy, gz, mode, padding,
+                         align_corners, need_input, need_field, grad_inp4, band_start,
+                         band_end):
+    return _backward_voxel(inp, frame, grad_out, n, d, h, w, gx, gy, gz, mode, padding,
+                           align_corners, need_input, need_field, grad_inp4, 1.0,
+                           band_start, band_end)
+
+
+@jit
+def _frame_tuple(frame):
+    """The int64 ``frame`` array as the tuple the per-voxel maths take."""
+    return (frame[0], frame[1], frame[2], frame[3], frame[4], frame[5])
 
 
 _grid_point = volume_math.grid_point
@@ -235,9 +246,10 @@ def trilinear_forward(source, bits, wide):
     ``wide`` whether tap offsets need int64 (volumes of 2**31 voxels or more)."""
 
     @numba.njit(**CPU_JIT_OPTIONS)
-    def kernel(inp, field, base_x, base_y, base_z, scales, mode, padding, align_corners, out,
-               row_start, row_end):
+    def kernel(inp, frame, field, base_x, base_y, base_z, scales, mode, padding,
+               align_corners, out, row_start, row_end):
         batch, channels, depth, height, width = inp.shape
+        full = _frame_tuple(frame)
         out_depth, out_height, out_width = out.shape[2], out.shape[3], out.shape[4]
         plane = out_depth * out_height * out_width
         real = np.empty((ROWS, BLOCK), dtype=inp.dtype)
@@ -259,7 +271,7 @@ def trilinear_forward(source, bits, wide):
             else:
                 _matrix_points(source == SOURCE_AFFINE, field, n, base_x, base_y, base_z,
                                first, count, out_height, out_width, real)
-            _locate(padding, align_corners, count, depth, height, width, real, index)
+            _locate(padding, align_corners, count, full, depth, height, width, real, index)
             _sample_block(bits, inp[n].reshape(channels, depth * height * width),
                           out[n].reshape(channels, plane), first, count, real, index)
             voxel += count
@@ -272,11 +284,12 @@ def trilinear_backward(source, bits, wide):
     (``bits`` and ``wide`` as for :func:`trilinear_forward`)."""
 
     @numba.njit(**CPU_JIT_OPTIONS)
-    def kernel(inp, field, base_x, base_y, base_z, scales, grad_out, mode, padding,
+    def kernel(inp, frame, field, base_x, base_y, base_z, scales, grad_out, mode, padding,
                align_corners, need_input, need_field, grad_inp4, grad_field, acc,
                row_start, row_end, band_start=0, band_end=ALL_ROWS, ranges=None,
                record=False):
         batch, channels, depth, height, width = inp.shape
+        full = _frame_tuple(frame)
         out_depth, out_height, out_width = (grad_out.shape[2], grad_out.shape[3],
                                             grad_out.shape[4])
         plane = out_depth * out_height * out_width
@@ -313,7 +326,7 @@ def trilinear_backward(source, bits, wide):
             else:
                 _matrix_points(source == SOURCE_AFFINE, field, n, base_x, base_y, base_z,
                                first, count, out_height, out_width, real)
-            _locate(padding, align_corners, count, depth, height, width, real, index)
+            _locate(padding, align_corners, count, full, depth, height, width, real, index)
             _backward_block(bits, need_input, need_field,
                             inp[n].reshape(channels, depth * height * width),
                             grad_out[n].reshape(channels, plane),
@@ -347,14 +360,14 @@ def trilinear_backward(source, bits, wide):
 
 
 def volume_forward(source):
-    """Forward kernel of one point source: ``kernel(inp, field, base_x, base_y, base_z,
-    scales, mode, padding, align_corners, out, row_start, row_end)`` writes
+    """Forward kernel of one point source: ``kernel(inp, frame, field, base_x, base_y,
+    base_z, scales, mode, padding, align_corners, out, row_start, row_end)`` writes
     ``out[n, :, d, h, w]`` for the rows in range."""
 
     @numba.njit(**CPU_JIT_OPTIONS)
-    def kernel(inp, field, base_x, base_y, base_z, scales, mode, padding, align_corners, out,
-               row_start, row_end):
-        batch, channels, depth, height, width = inp.shape
+    def kernel(inp, frame, field, base_x, base_y, base_z, scales, mode, padding,
+               align_corners, out, row_start, row_end):
+        full = _frame_tuple(frame)
         out_depth, out_height, out_width = out.shape[2], out.shape[3], out.shape[4]
         for row in range(row_start, row_end):
             nd = row // out_height
@@ -372,17 +385,17 @@ def volume_forward(source):
                 else:
                     gx, gy, gz, _ = _perspective3d_point(field, n, base_x[w], base_y[h],
                                                          base_z[d])
-                _sample_voxel_call(inp, n, gx, gy, gz, mode, padding, align_corners, out,
-                                   d, h, w)
+                _sample_voxel_call(inp, full, n, gx, gy, gz, mode, padding, align_corners,
+                                   out, d, h, w)
 
     return kernel
 
 
 def volume_backward(source):
-    """Backward kernel of one point source: ``kernel(inp, field, base_x, base_y, base_z,
-    scales, grad_out, mode, padding, align_corners, need_input, need_field, grad_inp4,
-    grad_field, acc, row_start, row_end, band_start=0, band_end=ALL_ROWS, ranges=None,
-    record=False)`` (see the module docstring).
+    """Backward kernel of one point source: ``kernel(inp, frame, field, base_x, base_y,
+    base_z, scales, grad_out, mode, padding, align_corners, need_input, need_field,
+    grad_inp4, grad_field, acc, row_start, row_end, band_start=0, band_end=ALL_ROWS,
+    ranges=None, record=False)`` (see the module docstring).
 
     ``ranges`` (int64, (N * D_out * H_out, 2), or (0, 2) for none), if given, holds for
     every output row the
@@ -393,11 +406,11 @@ def volume_backward(source):
     """
 
     @numba.njit(**CPU_JIT_OPTIONS)
-    def kernel(inp, field, base_x, base_y, base_z, scales, grad_out, mode, padding,
+    def kernel(inp, frame, field, base_x, base_y, base_z, scales, grad_out, mode, padding,
                align_corners, need_input, need_field, grad_inp4, grad_field, acc,
                row_start, row_end, band_start=0, band_end=ALL_ROWS, ranges=None,
                record=False):
-        batch, channels, depth, height, width = inp.shape
+        full = _frame_tuple(frame)
         out_depth, out_height, out_width = (grad_out.shape[2], grad_out.shape[3],
                                             grad_out.shape[4])
         for row in range(row_start, row_end):
@@ -426,8 +439,8 @@ def volume_backward(source):
                     x = base_x[w]
                     gx, gy, gz, wh = _perspective3d_point(field, n, x, y, z)
                 dgx, dgy, dgz = _backward_voxel_call(
-                    inp, grad_out, n, d, h, w, gx, gy, gz, mode, padding, align_corners,
-                    need_input, need_field, grad_inp4, band_start, band_end)
+                    inp, full, grad_out, n, d, h, w, gx, gy, gz, mode, padding,
+                    align_corners, need_input, need_field, grad_inp4, band_start, band_end)
                 if need_field:
                     if source == SOURCE_GRID:
                         grad_field[n, d, h, w, 0] = dgx

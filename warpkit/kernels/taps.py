@@ -35,13 +35,15 @@ planes of 2**31 pixels or more --, one row per entry, ``BLOCK`` wide):
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from .._config import CPU_DEVICE_JIT_OPTIONS
 from ._math import (COORD_LIMIT, CUBIC_A, GRID_LIMIT, MODE_BILINEAR, MODE_NEAREST,
                     PADDING_REFLECTION, PADDING_ZEROS)
 from .simd import like, muladd
 
-__all__ = ["BLOCK", "REAL_ROWS", "INDEX_ROWS", "locate"]
+__all__ = ["BLOCK", "REAL_ROWS", "INDEX_ROWS", "locate", "window"]
 
 #: Output pixels per block: the scratch rows of a block stay in L1.
 BLOCK = 256
@@ -54,6 +56,29 @@ REAL_ROWS = 24
 INDEX_ROWS = 16
 
 jit = numba.njit(**CPU_DEVICE_JIT_OPTIONS)
+
+
+def window(frame, inp):
+    """``(height, width, top, left)``, in kernels: where the input ``inp`` (N, C,
+    rows, cols), a window of a full image, lies in it.
+
+    ``frame`` is the int64 array ``(height, width, top, left)`` a kernel was
+    given, or None (a kernel called without one): ``inp`` is the whole image.
+    """
+    if frame is None:
+        return inp.shape[2], inp.shape[3], 0, 0
+    return int(frame[0]), int(frame[1]), int(frame[2]), int(frame[3])
+
+
+@overload(window, inline="always")
+def _window_overload(frame, inp):
+    if isinstance(frame, (types.NoneType, types.Omitted)):
+        def impl(frame, inp):
+            return inp.shape[2], inp.shape[3], np.int64(0), np.int64(0)
+    else:
+        def impl(frame, inp):
+            return np.int64(frame[0]), np.int64(frame[1]), np.int64(frame[2]), np.int64(frame[3])
+    return impl
 
 
 @jit
@@ -163,40 +188,44 @@ def cubic_coefficients_grad(t):
 
 
 @jit
-def tap_index(position, x, size, padding, align_corners):
-    """Index of integer-valued tap ``position`` of coordinate ``x`` after padding,
-    and whether it is inside.  Every tap of a far ``x`` (``|x| = COORD_LIMIT``)
-    reads where ``x`` itself does."""
+def tap_index(position, x, size, padding, align_corners, start, extent):
+    """Index of integer-valued tap ``position`` of coordinate ``x`` after padding, on
+    an axis of ``size`` pixels, counted from ``start`` (the window's first index),
+    and whether it is inside the window of ``extent`` pixels (which lies inside
+    the axis).  Every tap of a far ``x`` (``|x| = COORD_LIMIT``) reads where
+    ``x`` itself does."""
     position = position if abs(x) < like(x, COORD_LIMIT) else x
     x, _ = pad_coordinate(position, position, size, padding, align_corners)
     # |x| <= COORD_LIMIT + 2, so the conversion cannot overflow.
-    index = np.int64(x)
-    if padding == PADDING_ZEROS:
-        inside = (index > -1) & (index < size)
-    else:
-        inside = True
-    return index, inside
+    index = np.int64(x) - start
+    return index, (index > -1) & (index < extent)
 
 
 @jit
-def locate(mode, padding, align_corners, points, count, height, width, real, index):
+def locate(mode, padding, align_corners, points, count, frame, rows, cols, real, index):
     """Fill the scratch rows of the block of ``count`` pixels whose normalized grid
     points are ``points[2 * i]`` (x) and ``points[2 * i + 1]`` (y): a flat view
     of an ``(..., 2)`` grid that starts at the block.
 
-    ``mode`` is compiled in as a literal, so only its own code is compiled.
+    The input is a window of ``rows x cols`` pixels of a full image: ``frame``
+    is ``(height, width, top, left)``, the full image's extent and where the
+    window starts in it (:func:`window`).  Coordinates are computed on the
+    full image; offsets index the window's plane, and a tap outside the
+    window reads nothing (offset -1).  ``mode`` is compiled in as a literal,
+    so only its own code is compiled.
     """
     numba.literally(mode)
     if mode == MODE_BILINEAR:
-        _locate_bilinear(padding, align_corners, points, count, height, width, real, index)
+        _locate_bilinear(padding, align_corners, points, count, frame, rows, cols, real, index)
     elif mode == MODE_NEAREST:
-        _locate_nearest(padding, align_corners, points, count, height, width, index)
+        _locate_nearest(padding, align_corners, points, count, frame, rows, cols, index)
     else:
-        _locate_bicubic(padding, align_corners, points, count, height, width, real, index)
+        _locate_bicubic(padding, align_corners, points, count, frame, rows, cols, real, index)
 
 
 @jit
-def _locate_bilinear(padding, align_corners, points, count, height, width, real, index):
+def _locate_bilinear(padding, align_corners, points, count, frame, rows, cols, real, index):
+    height, width, top, left = frame
     # Several short loops over 1-D rows rather than one long one: LLVM
     # vectorizes a loop only while the rows it writes are few enough to
     # check for overlap at run time.
@@ -212,16 +241,19 @@ def _locate_bilinear(padding, align_corners, points, count, height, width, real,
         r_gmx[i] = gmx
         r_gmy[i] = gmy
     o_nw, o_ne, o_sw, o_se = index[0], index[1], index[2], index[3]
-    width32 = np.int32(width)  # 32-bit lanes: twice as many per vector
+    cols32 = np.int32(cols)  # 32-bit lanes: twice as many per vector
+    top32 = np.int32(top)
+    left32 = np.int32(left)
     for i in range(count):
-        ix = np.int32(np.floor(r_x[i]))  # |x| <= COORD_LIMIT: no overflow
-        iy = np.int32(np.floor(r_y[i]))
-        nw, ne, sw, se = _bilinear_masks(ix, iy, height, width, padding)
-        base = iy * width32 + ix
+        # |x| <= COORD_LIMIT: no overflow; then the cell in window pixels
+        ix = np.int32(np.floor(r_x[i])) - left32
+        iy = np.int32(np.floor(r_y[i])) - top32
+        nw, ne, sw, se = _bilinear_masks(ix, iy, rows, cols)
+        base = iy * cols32 + ix
         o_nw[i] = base if nw else -1
         o_ne[i] = base + 1 if ne else -1
-        o_sw[i] = base + width32 if sw else -1
-        o_se[i] = base + width32 + 1 if se else -1
+        o_sw[i] = base + cols32 if sw else -1
+        o_se[i] = base + cols32 + 1 if se else -1
     w_nw, w_ne, w_sw, w_se = real[W_NW], real[W_NE], real[W_SW], real[W_SE]
     one = like(real, 1.0)
     for i in range(count):
@@ -240,26 +272,25 @@ def _locate_bilinear(padding, align_corners, points, count, height, width, real,
 
 
 @jit
-def _bilinear_masks(ix, iy, height, width, padding):
-    """Which of the taps nw, ne, sw, se of the cell at int32 ``(ix, iy)`` read the image."""
+def _bilinear_masks(ix, iy, rows, cols):
+    """Which of the taps nw, ne, sw, se of the cell at int32 ``(ix, iy)`` (window
+    pixels) read the ``rows x cols`` window.  The window lies inside the image,
+    so a tap inside it is inside the image too, whatever the padding."""
     none = np.int32(-1)
-    width32 = np.int32(width)
-    height32 = np.int32(height)
+    cols32 = np.int32(cols)
+    rows32 = np.int32(rows)
     ix1 = ix + np.int32(1)
     iy1 = iy + np.int32(1)
-    if padding == PADDING_ZEROS:
-        west = (ix > none) & (ix < width32)
-        north = (iy > none) & (iy < height32)
-    else:
-        west = True
-        north = True
-    east = (ix1 > none) & (ix1 < width32)
-    south = (iy1 > none) & (iy1 < height32)
+    west = (ix > none) & (ix < cols32)
+    north = (iy > none) & (iy < rows32)
+    east = (ix1 > none) & (ix1 < cols32)
+    south = (iy1 > none) & (iy1 < rows32)
     return west & north, east & north, west & south, east & south
 
 
 @jit
-def _locate_nearest(padding, align_corners, points, count, height, width, index):
+def _locate_nearest(padding, align_corners, points, count, frame, rows, cols, index):
+    height, width, top, left = frame
     offsets = index[0]
     for i in range(count):
         x, gmx = grid_coordinate(points[2 * i], width, align_corners)
@@ -267,17 +298,15 @@ def _locate_nearest(padding, align_corners, points, count, height, width, index)
                                  align_corners)
         x, _ = pad_coordinate(x, gmx, width, padding, align_corners)
         y, _ = pad_coordinate(y, gmy, height, padding, align_corners)
-        ix = np.int64(np.rint(x))  # round half to even, as nearbyint
-        iy = np.int64(np.rint(y))
-        if padding == PADDING_ZEROS:
-            inside = (ix > -1) & (ix < width) & (iy > -1) & (iy < height)
-        else:
-            inside = True
-        offsets[i] = iy * width + ix if inside else -1
+        ix = np.int64(np.rint(x)) - left  # round half to even, as nearbyint
+        iy = np.int64(np.rint(y)) - top
+        inside = (ix > -1) & (ix < cols) & (iy > -1) & (iy < rows)
+        offsets[i] = iy * cols + ix if inside else -1
 
 
 @jit
-def _locate_bicubic(padding, align_corners, points, count, height, width, real, index):
+def _locate_bicubic(padding, align_corners, points, count, frame, rows, cols, real, index):
+    height, width, top, left = frame
     one = like(real, 1.0)
     for i in range(count):
         x, gmx = grid_coordinate(points[2 * i], width, align_corners)
@@ -307,13 +336,14 @@ def _locate_bicubic(padding, align_corners, points, count, height, width, real, 
         real[DY + 3, i] = dy3
         real[GMX, i] = gmx
         real[GMY, i] = gmy
-        col0, mx0 = tap_index(x0 - one, x, width, padding, align_corners)
-        col1, mx1 = tap_index(x0, x, width, padding, align_corners)
-        col2, mx2 = tap_index(x0 + one, x, width, padding, align_corners)
-        col3, mx3 = tap_index(x0 + one + one, x, width, padding, align_corners)
+        col0, mx0 = tap_index(x0 - one, x, width, padding, align_corners, left, cols)
+        col1, mx1 = tap_index(x0, x, width, padding, align_corners, left, cols)
+        col2, mx2 = tap_index(x0 + one, x, width, padding, align_corners, left, cols)
+        col3, mx3 = tap_index(x0 + one + one, x, width, padding, align_corners, left, cols)
         for j in range(4):
-            row, my = tap_index(y0 + like(real, j - 1), y, height, padding, align_corners)
-            start = row * width
+            row, my = tap_index(y0 + like(real, j - 1), y, height, padding, align_corners,
+                                top, rows)
+            start = row * cols
             index[4 * j, i] = start + col0 if my & mx0 else -1
             index[4 * j + 1, i] = start + col1 if my & mx1 else -1
             index[4 * j + 2, i] = start + col2 if my & mx2 else -1

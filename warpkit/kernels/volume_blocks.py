@@ -21,6 +21,13 @@ has the same gradient) in a float32 and a float64 call.  ``padding`` and
 ``align_corners`` are run-time values; each axis loop dispatches once per
 block to a copy compiled for the padding mode, so no voxel branches on it.
 
+Frames: the volume read may be a *crop* ``(D_crop, H_crop, W_crop)`` of a
+larger one, ``frame = (depth, height, width, front, top, left)`` (a tuple of
+ints, see :mod:`warpkit.kernels._volume_math`): the coordinates are the full
+volume's, the offsets the crop's, ``((z - front) * H_crop + y - top) * W_crop
++ x - left``; a tap outside the crop reads nothing (``-1``).  The crop lies
+inside the full volume, so a tap inside the crop is inside the volume.
+
 Scratch rows (``real`` of the image dtype and ``index`` of int32, or int64
 for volumes of 2**31 voxels or more; ``BLOCK`` wide):
 
@@ -29,7 +36,8 @@ for volumes of 2**31 voxels or more; ``BLOCK`` wide):
   gathered taps (vector gathers only); ``DGX, DGY, DGZ``: the grid gradient
   of each voxel (normalized units).
 * ``index`` rows ``0 .. 7``: the offset of tap ``4 * dz + 2 * dy + dx``;
-  ``IX, IX + 1, IX + 2``: the floors of the coordinates.
+  ``IX, IX + 1, IX + 2``: the floors of the coordinates, minus the crop's start
+  (crop indices).
 """
 
 import numba
@@ -71,7 +79,9 @@ def split_points(points, count, real):
 
 
 @jit
-def _axis_loop(points, count, size, padding, align_corners, fractions, grads, floors):
+def _axis_loop(points, count, size, start, padding, align_corners, fractions, grads,
+               floors):
+    shift = like(floors, start)
     for i in range(count):
         # in float64 whatever the image dtype: the cell of a point, and so its
         # gradient, is then the same for a float32 and a float64 call
@@ -80,28 +90,32 @@ def _axis_loop(points, count, size, padding, align_corners, fractions, grads, fl
         x0 = np.floor(x)
         fractions[i] = like(fractions, x - x0)
         grads[i] = like(grads, gm)
-        floors[i] = like(floors, x0)  # |x| <= COORD_LIMIT: no overflow
+        # |x| <= COORD_LIMIT, and int32 floors only for extents below 2**30: no overflow
+        floors[i] = like(floors, x0) - shift
 
 
 @jit
-def _locate_axis(points, count, size, padding, align_corners, fractions, grads, floors):
-    """The fraction, d voxel / d grid and floor of the padded coordinates along one axis:
-    one loop per padding mode, each with its mode constant (the calls are inlined)."""
+def _locate_axis(points, count, size, start, padding, align_corners, fractions, grads,
+                 floors):
+    """The fraction, d voxel / d grid and floor (minus ``start``) of the padded
+    coordinates along an axis of ``size``: one loop per padding mode, each with its mode
+    constant (the calls are inlined)."""
     if padding == PADDING_ZEROS:
-        _axis_loop(points, count, size, PADDING_ZEROS, align_corners, fractions, grads, floors)
+        _axis_loop(points, count, size, start, PADDING_ZEROS, align_corners, fractions,
+                   grads, floors)
     elif padding == PADDING_BORDER:
-        _axis_loop(points, count, size, PADDING_BORDER, align_corners, fractions, grads,
-                   floors)
+        _axis_loop(points, count, size, start, PADDING_BORDER, align_corners, fractions,
+                   grads, floors)
     else:
-        _axis_loop(points, count, size, PADDING_REFLECTION, align_corners, fractions, grads,
-                   floors)
+        _axis_loop(points, count, size, start, PADDING_REFLECTION, align_corners,
+                   fractions, grads, floors)
 
 
 @jit
-def _plane_offsets(i_x, i_y, i_z, dz, count, depth, height, width, zeros, o0, o1, o2, o3):
+def _plane_offsets(i_x, i_y, i_z, dz, count, depth, height, width, o0, o1, o2, o3):
     """Offsets of the four taps of the ``z0 + dz`` plane (``x0, x0 + 1`` on rows
-    ``y0, y0 + 1``), ``-1`` where a tap is outside the volume.  A padded coordinate's
-    floor is inside unless ``zeros``."""
+    ``y0, y0 + 1``) into the crop ``(depth, height, width)``, ``-1`` where a tap is
+    outside the crop (so outside the volume, or not read by the caller's window)."""
     none = like(o0, -1)
     one = like(o0, 1)
     w = like(o0, width)
@@ -111,13 +125,11 @@ def _plane_offsets(i_x, i_y, i_z, dz, count, depth, height, width, zeros, o0, o1
         ix = i_x[i]
         iy = i_y[i]
         iz = i_z[i] + like(o0, dz)
-        x0 = ((ix > none) & (ix < w)) | (not zeros)
+        x0 = (ix > none) & (ix < w)
         x1 = (ix + one > none) & (ix + one < w)
-        y0 = ((iy > none) & (iy < h)) | (not zeros)
+        y0 = (iy > none) & (iy < h)
         y1 = (iy + one > none) & (iy + one < h)
         z = (iz > none) & (iz < like(o0, depth))
-        if dz == 0:
-            z = z | (not zeros)
         base = iz * plane + iy * w + ix
         o0[i] = base if z & y0 & x0 else none
         o1[i] = base + one if z & y0 & x1 else none
@@ -126,17 +138,21 @@ def _plane_offsets(i_x, i_y, i_z, dz, count, depth, height, width, zeros, o0, o1
 
 
 @jit
-def locate_trilinear(padding, align_corners, count, depth, height, width, real, index):
+def locate_trilinear(padding, align_corners, count, frame, depth, height, width, real,
+                     index):
     """Fill the scratch rows of a block of ``count`` voxels whose normalized points are in
-    rows ``PX, PY, PZ``."""
+    rows ``PX, PY, PZ``, reading the crop ``(depth, height, width)`` of the volume of
+    ``frame``."""
     i_x, i_y, i_z = index[IX], index[IX + 1], index[IX + 2]
-    _locate_axis(real[PX], count, width, padding, align_corners, real[TX], real[GMX], i_x)
-    _locate_axis(real[PY], count, height, padding, align_corners, real[TY], real[GMY], i_y)
-    _locate_axis(real[PZ], count, depth, padding, align_corners, real[TZ], real[GMZ], i_z)
-    zeros = padding == PADDING_ZEROS
-    _plane_offsets(i_x, i_y, i_z, 0, count, depth, height, width, zeros,
+    _locate_axis(real[PX], count, frame[2], frame[5], padding, align_corners, real[TX],
+                 real[GMX], i_x)
+    _locate_axis(real[PY], count, frame[1], frame[4], padding, align_corners, real[TY],
+                 real[GMY], i_y)
+    _locate_axis(real[PZ], count, frame[0], frame[3], padding, align_corners, real[TZ],
+                 real[GMZ], i_z)
+    _plane_offsets(i_x, i_y, i_z, 0, count, depth, height, width,
                    index[0], index[1], index[2], index[3])
-    _plane_offsets(i_x, i_y, i_z, 1, count, depth, height, width, zeros,
+    _plane_offsets(i_x, i_y, i_z, 1, count, depth, height, width,
                    index[4], index[5], index[6], index[7])
 
 
