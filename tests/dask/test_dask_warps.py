@@ -20,7 +20,7 @@ from hypothesis import strategies as st  # noqa: E402
 import warpkit  # noqa: E402
 import warpkit.dask as wd  # noqa: E402
 
-SETTINGS = settings(max_examples=12, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=8, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -264,7 +264,8 @@ def _close(got, expected, scale=1e-12):
 
 
 @pytest.mark.parametrize("kind", ["affine", "perspective"])
-def test_matrix_gradients_match_in_memory(kind, mode, padding_mode, align_corners):
+def test_matrix_gradients_match_in_memory(kind, mode, padding_mode):
+    align_corners = mode != "nearest"  # both conventions over the modes, fewer compiles
     rng = np.random.default_rng(3)
     image = rng.standard_normal((2, 2, 13, 11))
     params = (_affine if kind == "affine" else _perspective)(rng, 2)

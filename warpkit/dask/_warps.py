@@ -650,7 +650,7 @@ def grid_sample_vjp(input, grid, grad_output, mode="bilinear", padding_mode="zer
     ----------
     input, grid, mode, padding_mode, align_corners
         As for :func:`grid_sample`.
-    grad_output : dask.array.Array, shape (N, C, *grid.shape[1:-1])
+    grad_output : dask.array.Array, shape (N, C, H_out, W_out) or (N, C, D_out, H_out, W_out)
     wrt : tuple of {"input", "grid"}, optional
 
     Returns
