@@ -69,7 +69,8 @@ def build(jit, scatter_add, pixel_math):
         ``target[n, c, row, x]`` (as for :func:`warpkit.kernels._math.build`).
     pixel_math : types.SimpleNamespace
         The target's compiled 2-D sampler namespace (``source_index``,
-        ``unnormalize_safe``, ``round_half_even``, ``bicubic_taps``, ``window_index``).
+        ``unnormalize_safe``, ``round_half_even``, ``bicubic_taps_framed``,
+        ``window_index``).
 
     Returns
     -------
@@ -81,7 +82,7 @@ def build(jit, scatter_add, pixel_math):
     source_index = pixel_math.source_index
     unnormalize_safe = pixel_math.unnormalize_safe
     round_half_even = pixel_math.round_half_even
-    bicubic_taps = pixel_math.bicubic_taps
+    bicubic_taps_framed = pixel_math.bicubic_taps_framed
     window_index = pixel_math.window_index
 
     # ------------------------------------------------------------------ forward
@@ -101,13 +102,6 @@ def build(jit, scatter_add, pixel_math):
         below = math.floor(x)
         t = x - below
         return int(below) - start, t, 1.0 - t, grad
-
-    @jit
-    def crop_taps(taps, start, extent):
-        """The crop indices of the four taps of a tricubic axis (``-1``: none), by the
-        2-D helper ``window_index``."""
-        return (window_index(taps[0], start, extent), window_index(taps[1], start, extent),
-                window_index(taps[2], start, extent), window_index(taps[3], start, extent))
 
     @jit
     def sample_trilinear(inp, frame, n, gx, gy, gz, padding_mode, align_corners, out,
@@ -181,8 +175,8 @@ def build(jit, scatter_add, pixel_math):
         """One axis of a tricubic sample: the four taps' crop indices (``-1``: none),
         their Keys weights and derivatives, and ``d pixel / d g``."""
         x, gm = unnormalize_safe(g, size, align_corners)
-        taps, c, dc = bicubic_taps(x, size, padding_mode, align_corners)
-        return crop_taps(taps, start, extent), c, dc, gm
+        taps, c, dc = bicubic_taps_framed(x, size, padding_mode, align_corners, start, extent)
+        return taps, c, dc, gm
 
     @jit
     def sample_tricubic(inp, frame, n, gx, gy, gz, padding_mode, align_corners, out,

@@ -70,24 +70,10 @@ ALL_ROWS = _volume_math.ALL_ROWS
 
 volume_math = _volume_math.build(jit, _scatter_add, pixel_math)
 _source_index = pixel_math.source_index
+# Inlined into the nearest and tricubic loops: a real call per voxel, passing the
+# arrays and the frame, cost as much as the nearest sample itself.
 _sample_voxel = volume_math.sample_voxel_framed
 _backward_voxel = volume_math.backward_voxel_framed
-
-
-# The general per-voxel maths as real calls: rare next to the trilinear
-# fast path, whose loop stays small when they are not inlined into it.
-@numba.njit(nogil=True, error_model="numpy")
-def _sample_voxel_call(inp, frame, n, gx, gy, gz, mode, padding, align_corners, out, d, h, w):
-    _sample_voxel(inp, frame, n, gx, gy, gz, mode, padding, align_corners, out, d, h, w)
-
-
-@numba.njit(nogil=True, error_model="numpy")
-def _backward_voxel_call(inp, frame, grad_out, n, d, h, w, gx, gy, gz, mode, padding,
-                         align_corners, need_input, need_field, grad_inp4, band_start,
-                         band_end):
-    return _backward_voxel(inp, frame, grad_out, n, d, h, w, gx, gy, gz, mode, padding,
-                           align_corners, need_input, need_field, grad_inp4, 1.0,
-                           band_start, band_end)
 
 
 @jit
@@ -385,8 +371,8 @@ def volume_forward(source):
                 else:
                     gx, gy, gz, _ = _perspective3d_point(field, n, base_x[w], base_y[h],
                                                          base_z[d])
-                _sample_voxel_call(inp, full, n, gx, gy, gz, mode, padding, align_corners,
-                                   out, d, h, w)
+                _sample_voxel(inp, full, n, gx, gy, gz, mode, padding, align_corners,
+                              out, d, h, w)
 
     return kernel
 
@@ -438,9 +424,10 @@ def volume_backward(source):
                 else:
                     x = base_x[w]
                     gx, gy, gz, wh = _perspective3d_point(field, n, x, y, z)
-                dgx, dgy, dgz = _backward_voxel_call(
+                dgx, dgy, dgz = _backward_voxel(
                     inp, full, grad_out, n, d, h, w, gx, gy, gz, mode, padding,
-                    align_corners, need_input, need_field, grad_inp4, band_start, band_end)
+                    align_corners, need_input, need_field, grad_inp4, 1.0, band_start,
+                    band_end)
                 if need_field:
                     if source == SOURCE_GRID:
                         grad_field[n, d, h, w, 0] = dgx
