@@ -7,6 +7,7 @@ import pytest
 
 da = pytest.importorskip("dask.array")
 zarr = pytest.importorskip("zarr")
+import dask  # noqa: E402
 
 import warpkit  # noqa: E402
 import warpkit.dask as wd  # noqa: E402
@@ -48,24 +49,42 @@ def test_warp_to_zarr_round_trip(tmp_path):
     assert np.array_equal(target[:], warpkit.warp_affine(image[None, None], theta[None])[0, 0])
 
 
-def test_resume_computes_only_the_missing_chunks(tmp_path):
+def _stored(path, numblocks):
+    """The chunk indices a 2-D Zarr store holds (files ``c/i/j``)."""
+    return {index for index in np.ndindex(*numblocks)
+            if (path / "c" / str(index[0]) / str(index[1])).is_file()}
+
+
+def test_resume_after_an_interruption_computes_only_the_missing_chunks(tmp_path):
     image = np.arange(48 * 40, dtype=np.float64).reshape(48, 40)
     chunks = (16, 10)
     first = _Counter(image, chunks, fail_at=(1, 2))
-    with pytest.raises(KeyboardInterrupt):
+    # one thread, as a killed process: no write finishes after the interruption
+    with pytest.raises(KeyboardInterrupt), dask.config.set(scheduler="sync"):
         wd.to_zarr(first.array, tmp_path / "out.zarr")
-    done = {k for k, v in first.calls.items() if k != (1, 2)}
+    stored = _stored(tmp_path / "out.zarr", first.array.numblocks)
+    assert (1, 2) not in stored
     second = _Counter(image, chunks)
     target = wd.to_zarr(second.array, tmp_path / "out.zarr")
     assert np.array_equal(target[:], image)
-    assert (1, 2) in second.calls
-    # every chunk the first run finished before the interruption is not computed again
-    written_before = done - set(second.calls)
-    assert written_before and all(second.calls[k] == 1 for k in second.calls)
-    assert set(second.calls).isdisjoint(written_before)
+    # exactly the chunks the interrupted run had not stored, each once
+    assert set(second.calls) == set(np.ndindex(*first.array.numblocks)) - stored
+    assert all(count == 1 for count in second.calls.values())
     third = _Counter(image, chunks)
     wd.to_zarr(third.array, tmp_path / "out.zarr")
     assert third.calls == {}  # all written: nothing to do
+
+
+def test_resume_recomputes_exactly_the_lost_chunks(tmp_path):
+    image = np.arange(48 * 40, dtype=np.float64).reshape(48, 40)
+    wd.to_zarr(_Counter(image, (16, 10)).array, tmp_path / "out.zarr")
+    lost = {(0, 1), (2, 3)}
+    for i, j in lost:
+        (tmp_path / "out.zarr" / "c" / str(i) / str(j)).unlink()
+    again = _Counter(image, (16, 10))
+    target = wd.to_zarr(again.array, tmp_path / "out.zarr")
+    assert set(again.calls) == lost
+    assert np.array_equal(target[:], image)
 
 
 def test_zero_chunks_are_written_so_resume_knows_them(tmp_path):
