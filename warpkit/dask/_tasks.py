@@ -178,14 +178,6 @@ def sample_block_vjp(parts, starts, first, last, grid_block, grad_block, call, n
     return grad_crop, first, grad_grid
 
 
-def grid_gradient(result, shape, dtype):
-    """The grid gradient of a ``sample_block_vjp`` result (zeros for a chunk that read
-    nothing)."""
-    if result is None or result[2] is None:
-        return np.zeros(shape, dtype=dtype)
-    return result[2]
-
-
 # ------------------------------------------------------------- the reductions
 
 

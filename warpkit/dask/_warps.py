@@ -616,8 +616,6 @@ def _grid_call(input, grid, options):
     grid = grid.astype(call.dtype).rechunk((call.input.chunks[0],) + call.output_chunks
                                             + ((dims,),))
     ranges = _grid_ranges(grid)
-    blocks = _graph.Blocks(call.input, call.output_extent, call.output_chunks,
-                           lambda n0, n1, starts, stops: None)
     bounds = [np.concatenate([[0], np.cumsum(c)]) for c in call.output_chunks]
 
     def box_of(n0, n1, starts, stops):
@@ -628,7 +626,7 @@ def _grid_call(input, grid, options):
             return None
         return call.tap_box(found)
 
-    blocks._box_of = box_of
+    blocks = _graph.Blocks(call.input, call.output_extent, call.output_chunks, box_of)
     return call, grid, blocks
 
 
