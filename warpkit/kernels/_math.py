@@ -149,6 +149,13 @@ def build(jit, scatter_add):
         return int(below)
 
     @jit
+    def window_index(index, start, extent):
+        """Index ``index`` of an axis (``-1``: none) counted from ``start`` in a window of
+        ``extent`` pixels that lies inside the axis, or -1 outside the window."""
+        index -= start
+        return index if index >= 0 and index < extent else -1
+
+    @jit
     def tap_index_framed(tap, x, size, padding_mode, align_corners, start, extent):
         """Index read by integer tap position ``tap`` of coordinate ``x`` after
         padding, counted from ``start`` in a window of ``extent`` pixels that lies
@@ -158,9 +165,7 @@ def build(jit, scatter_add):
             tap = x
         x, _ = pad_coordinate(tap, size, padding_mode, align_corners)
         if x >= 0.0 and x < size:
-            index = int(x) - start
-            if index >= 0 and index < extent:
-                return index
+            return window_index(int(x), start, extent)
         return -1
 
     @jit
@@ -196,13 +201,6 @@ def build(jit, scatter_add):
         d2 = -(3.0 * (a + 2.0) * x2 - 2.0 * (a + 3.0)) * x2
         d3 = -((3.0 * a * x3 - 10.0 * a) * x3 + 8.0 * a)
         return d0, d1, d2, d3
-
-    @jit
-    def window_index(index, start, extent):
-        """Index ``index`` of an axis (``-1``: none) counted from ``start`` in a window of
-        ``extent`` pixels that lies inside the axis, or -1 outside the window."""
-        index -= start
-        return index if index >= 0 and index < extent else -1
 
     # ------------------------------------------------------------------ forward
     #
