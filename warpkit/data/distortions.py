@@ -16,12 +16,14 @@ defaults are the paper's values for 28x28 MNIST digits (Jaderberg et al.,
 * **E** -- scale in ``[0.75, 1]``, then a thin-plate spline whose 16 control
   points (a 4x4 grid) are moved by a normal of sigma 1.5 px;
 * **cluttered** -- the digit at a random place of a 60x60 canvas, with six
-  random 6x6 fragments of other digits as clutter.
+  random 6x6 crops of other digits as clutter (DeepMind's ``mnist-cluttered``
+  generator, see :func:`distort_cluttered`).
 
 Rotations follow :class:`warpkit.AffineTransform`: a positive angle turns the
 content from the x axis towards the y axis, which is *clockwise* on screen
 (y points down).  Warps read outside the input as 0
-(``padding_mode="zeros"``) and are bilinear.
+(``padding_mode="zeros"``) and are bilinear; the cluttered set moves whole
+pixels and needs no warp.
 """
 
 import numpy as np
@@ -29,7 +31,6 @@ import numpy as np
 import warpkit
 
 from .. import coords
-from ..transforms import AffineTransform
 from .._validate import check_nonnegative_number
 from . import _checks, _geometry
 from ._checks import as_rng
@@ -270,53 +271,83 @@ def distort_e(images, rng, scale=(0.75, 1.0), sigma=1.5, grid_size=4):
     return warpkit.warp_tps(images, controls, targets, size=size)
 
 
-def distort_cluttered(images, rng, canvas=60, fragments=6, fragment_size=6, sources=None):
-    """Place every image at random in a large canvas cluttered with fragments of others.
+def distort_cluttered(images, rng, canvas=60, distractors=6, distractor_size=6, sources=None,
+                      strength=1.0):
+    """Place every image at random on a large canvas cluttered with crops of other images.
 
-    The **cluttered** set: each image is moved (with a sub-pixel translation)
-    to a random place where it fits in the canvas, and ``fragments`` random
-    ``fragment_size x fragment_size`` crops of other images are pasted at random
-    places; overlaps keep the brighter value.  Each crop is the one holding
-    the most ink among a few random candidates, so clutter is rarely empty.
+    The **cluttered** set, made the way DeepMind's generator makes it
+    (``mnist_cluttered.lua`` in the repository ``google-deepmind/mnist-cluttered``,
+    function ``createData``; its parameters are ``megapatch_w``, the side of the
+    canvas, here ``canvas``; ``num_dist``, the number of distractors, here
+    ``distractors``; ``dist_w``, the side of a distractor, 8 there by default,
+    here ``distractor_size``; and ``border``, 0 there and here):
+
+    1. the canvas starts black;
+    2. each distractor is a ``distractor_size x distractor_size`` crop, at a
+       uniformly random whole-pixel place, of a random *other* image (the
+       generator may pick the image itself), added at a uniformly random
+       whole-pixel place of the canvas; the sum is clipped at 1;
+    3. the image is added at a uniformly random whole-pixel place where it
+       lies wholly inside the canvas, and the sum clipped to ``[0, 1]``.
+
+    The defaults are the cluttered MNIST of the Spatial Transformer Networks
+    paper (Jaderberg et al., 2015): a 60x60 canvas with 6x6 crops of other
+    digits as clutter; six of them, the count of
+    ``mnist_cluttered_60x60_6distortions.npz``, the cluttered MNIST of the
+    STN recipe of Lasagne (``Lasagne/Recipes``,
+    ``examples/spatial_transformer_network.ipynb``).
+
+    ``strength`` makes an easier version for a curriculum: the image's
+    offset from the centred place is scaled by ``strength`` (0 centres it)
+    and the number of distractors is ``strength * distractors`` rounded
+    (halves up).
 
     Parameters
     ----------
     images : ndarray, shape (N, C, H, W), float32 or float64
-        The images (dark background, values >= 0).
+        The images (dark background, values in ``[0, 1]``).
     rng
         As for :func:`distort_r`.
     canvas : int or (int, int), optional
         Output size; at least the image size.
-    fragments : int, optional
-        Number of clutter fragments per image (``>= 0``).
-    fragment_size : int, optional
-        Side of the square fragments, in pixels; between 1 and the image size.
+    distractors : int, optional
+        Number of distractors per image at full strength (``>= 0``).
+    distractor_size : int, optional
+        Side of the square distractors, in pixels; between 1 and the image size.
     sources : ndarray, shape (M, C, H, W), optional
-        Images the fragments are cut from (``M >= 1``).  By default ``images``
-        themselves, never the image being cluttered (keep train and test
-        sources apart).
+        Images the distractors are cut from (``M >= 1``).  By default
+        ``images`` themselves, never the image being cluttered (needs
+        ``N >= 2`` when there are distractors).  Keep training and test
+        digits apart: clutter a split with digits of that split only.
+    strength : float, optional
+        In ``[0, 1]``; 1 is the full distortion.
 
     Returns
     -------
     ndarray, shape (N, C, canvas_height, canvas_width)
-        The cluttered canvases (the dtype of ``images``).
+        The cluttered canvases, in the dtype of ``images``, values in ``[0, 1]``.
 
     Raises
     ------
     ValueError
-        If ``canvas`` is smaller than the images, ``fragments`` is negative,
-        ``fragment_size`` is out of range, or ``sources`` does not match.
+        If ``canvas`` is smaller than the images, ``distractors`` is negative,
+        ``distractor_size`` is out of range, ``sources`` does not match the
+        images, or ``strength`` is not a number in ``[0, 1]``.
 
     Examples
     --------
-    Every canvas holds the whole digit plus clutter (values stay in ``[0, 1]``):
+    Every canvas holds the whole digit plus clutter; at strength 0 the digit
+    is centred and alone:
 
     >>> import numpy as np
     >>> from warpkit.data import distort_cluttered
     >>> digits = np.ones((5, 1, 28, 28), dtype=np.float32)
-    >>> out = distort_cluttered(digits, np.random.default_rng(0), canvas=60)
-    >>> out.shape, bool((out.sum(axis=(1, 2, 3)) >= 28 * 28 - 1e-3).all()), float(out.max())
+    >>> out = distort_cluttered(digits, np.random.default_rng(0))
+    >>> out.shape, bool((out.sum(axis=(1, 2, 3)) >= 28 * 28).all()), float(out.max())
     ((5, 1, 60, 60), True, 1.0)
+    >>> easy = distort_cluttered(digits, 0, strength=0.0)
+    >>> bool((easy[:, :, 16:44, 16:44] == 1).all()), float(easy.sum()) == 5 * 28 * 28
+    (True, True)
     """
     images = _checks.images("images", images)
     rng = as_rng(rng)
@@ -326,79 +357,65 @@ def distort_cluttered(images, rng, canvas=60, fragments=6, fragment_size=6, sour
         raise ValueError(
             f"canvas must be at least the image size {(height, width)}, got {canvas!r}"
         )
-    fragments = _checks.count("fragments", fragments, 0)
-    fragment_size = _checks.count("fragment_size", fragment_size, 1)
-    if fragment_size > min(height, width):
+    distractors = _checks.count("distractors", distractors, 0)
+    size = _checks.count("distractor_size", distractor_size, 1)
+    if size > min(height, width):
         raise ValueError(
-            f"fragment_size must be between 1 and the image size {min(height, width)}, "
-            f"got {fragment_size}"
+            f"distractor_size must be between 1 and the image size {min(height, width)}, "
+            f"got {size}"
         )
+    strength = _checks.unit_number("strength", strength)
+    count = int(np.floor(strength * distractors + 0.5))
     if sources is None:
-        if n < 2 and fragments:
+        if n == 1 and count:
             raise ValueError("cluttering needs at least 2 images, or separate sources")
-        sources = images
-        own = True
     else:
         sources = _checks.images("sources", sources)
         if sources.shape[1:] != images.shape[1:] or len(sources) == 0:
             raise ValueError(
-                f"sources must have shape (M, {c}, {height}, {width}) with M >= 1, got {sources.shape}"
+                f"sources must have shape (M, {c}, {height}, {width}) with M >= 1, "
+                f"got {sources.shape}"
             )
-        own = False
 
-    # The digit: a random translation that keeps the whole frame inside the canvas;
-    # ``corners`` is where the input's top-left corner lands, in output pixels.
-    corners = np.stack(
-        [
-            rng.uniform(0.0, out_size[1] - width, size=n),
-            rng.uniform(0.0, out_size[0] - height, size=n),
-        ],
-        axis=1,
-    )
-    shifts = [AffineTransform(translation=-corner) for corner in corners]
-    result = _geometry.warp_pixels(images, shifts, out_size)
-    if fragments == 0 or n == 0:
-        return result
+    # The image's top-left corner: uniform over the places where it fits, its
+    # offset from the centred place scaled by ``strength``.
+    room = np.array([out_size[0] - height, out_size[1] - width])
+    drawn = rng.integers(0, room + 1, size=(n, 2))
+    corners = np.rint(room / 2 + strength * (drawn - room / 2)).astype(np.int64)
 
-    # Fragments: pick the source images (never the image itself) and, among a few
-    # random candidate crops, the one with the most ink.
-    f, candidates = fragment_size, 8
-    m = len(sources)
-    if own:
-        picks = (np.arange(n)[:, None] + rng.integers(1, n, size=(n, fragments))) % n
-    else:
-        picks = rng.integers(0, m, size=(n, fragments))
-    tops = rng.integers(0, height - f + 1, size=(n, fragments, candidates))
-    lefts = rng.integers(0, width - f + 1, size=(n, fragments, candidates))
-    ink = np.cumsum(np.cumsum(sources.sum(axis=1), axis=1), axis=2)  # (M, H, W) integral image
-    ink = np.pad(ink, ((0, 0), (1, 0), (1, 0)))
-    p = picks[..., None]
-    mass = (
-        ink[p, tops + f, lefts + f]
-        - ink[p, tops, lefts + f]
-        - ink[p, tops + f, lefts]
-        + ink[p, tops, lefts]
+    result = np.zeros((n, c) + out_size, dtype=images.dtype)
+    if count and n:
+        if sources is None:
+            picks = (np.arange(n)[:, None] + rng.integers(1, n, size=(n, count))) % n
+            sources = images
+        else:
+            picks = rng.integers(0, len(sources), size=(n, count))
+        crops = rng.integers(0, [height - size + 1, width - size + 1], size=(n, count, 2))
+        places = rng.integers(0, [out_size[0] - size + 1, out_size[1] - size + 1],
+                              size=(n, count, 2))
+        for k in range(count):
+            patches = _blocks(sources, picks[:, k], crops[:, k], (size, size))
+            result[_block_index(n, c, places[:, k], (size, size))] += patches
+    result[_block_index(n, c, corners, (height, width))] += images
+    # The generator clips the clutter at 1, then clutter plus digit to [0, 1]:
+    # for images >= 0 that is one clip of the whole sum.
+    return np.clip(result, 0.0, 1.0, out=result)
+
+
+def _block_index(n, channels, corners, size):
+    """Index of one ``size`` block per image of an (n, C, H, W) array, at ``corners`` (n, 2)."""
+    rows = corners[:, 0, None] + np.arange(size[0])  # (n, height)
+    cols = corners[:, 1, None] + np.arange(size[1])  # (n, width)
+    return (
+        np.arange(n)[:, None, None, None],
+        np.arange(channels)[None, :, None, None],
+        rows[:, None, :, None],
+        cols[:, None, None, :],
     )
-    best = np.argmax(mass, axis=2)[..., None]
-    tops = np.take_along_axis(tops, best, axis=2)[..., 0]
-    lefts = np.take_along_axis(lefts, best, axis=2)[..., 0]
-    rows = tops[..., None, None] + np.arange(f)[:, None]  # (n, fragments, f, 1)
-    cols = lefts[..., None, None] + np.arange(f)[None, :]  # (n, fragments, 1, f)
-    pieces = sources[
-        picks[..., None, None, None],
-        np.arange(c)[:, None, None],
-        rows[:, :, None],
-        cols[:, :, None],
-    ]
-    # pieces: (n, fragments, C, f, f); paste at random places of the canvas.
-    at_y = rng.integers(0, out_size[0] - f + 1, size=(n, fragments))
-    at_x = rng.integers(0, out_size[1] - f + 1, size=(n, fragments))
-    index = (
-        np.arange(n)[:, None, None, None, None],
-        np.arange(c)[None, None, :, None, None],
-        (at_y[..., None, None] + np.arange(f)[:, None])[:, :, None],
-        (at_x[..., None, None] + np.arange(f)[None, :])[:, :, None],
-    )
-    index = tuple(np.broadcast_to(i, pieces.shape) for i in index)
-    np.maximum.at(result, index, pieces.astype(result.dtype, copy=False))
-    return result
+
+
+def _blocks(images, picks, corners, size):
+    """The ``size`` block at ``corners[i]`` of ``images[picks[i]]`` for every i: (n, C, h, w)."""
+    channels = np.arange(images.shape[1])[:, None, None]
+    rows, cols = _block_index(len(picks), images.shape[1], corners, size)[2:]
+    return images[picks[:, None, None, None], channels, rows, cols]
