@@ -124,3 +124,39 @@ def test_an_empty_batch_is_refused():
     st = nn.SpatialTransformer((1, 12, 12), localization="fcn")
     with pytest.raises(ValueError, match=r"N >= 1, got \(0, 1, 12, 12\)"):
         st(st.init(np.random.default_rng(0)), np.zeros((0, 1, 12, 12), np.float32))
+
+
+@pytest.mark.parametrize("transform", nn.TRANSFORMS)
+def test_initial_scale_starts_zoomed_into_the_centre(transform):
+    # Every family starts at input = s * output: the fused affine warp by diag(s).
+    scale = 0.55
+    st = nn.SpatialTransformer((1, 30, 30), transform, output_size=14, initial_scale=scale)
+    params = st.init(np.random.default_rng(0))
+    x = np.random.default_rng(1).random((2, 1, 30, 30))
+    out, _ = st(params, x)
+    theta = np.tile([[scale, 0.0, 0.0], [0.0, scale, 0.0]], (2, 1, 1))
+    expected = warpkit.warp_affine(x, theta, size=(14, 14))
+    np.testing.assert_allclose(out, expected, atol=1e-5 * np.abs(expected).max())
+    assert not np.allclose(out, warpkit.warp_affine(x, np.tile(np.eye(2, 3), (2, 1, 1)),
+                                                    size=(14, 14)), atol=1e-3)
+
+
+def test_initial_scale_of_volumes():
+    st = nn.SpatialTransformer((1, 6, 6, 6), "affine", initial_scale=0.5)
+    np.testing.assert_array_equal(st.initial_output().reshape(3, 4), 0.5 * np.eye(3, 4))
+    tps = nn.SpatialTransformer((1, 6, 6, 6), "tps", initial_scale=0.5)
+    targets = tps.control_points + tps.initial_output().reshape(-1, 3)
+    np.testing.assert_allclose(targets, 0.5 * tps.control_points, atol=1e-7)
+
+
+@pytest.mark.parametrize("value", [0, -0.5, float("nan"), float("inf"), True, "0.5"])
+def test_bad_initial_scale(value):
+    with pytest.raises(ValueError, match="initial_scale must be a finite number > 0"):
+        nn.SpatialTransformer((1, 28, 28), "attention", initial_scale=value)
+
+
+def test_model_passes_the_initial_scale_on():
+    model = nn.make_model("st-cnn", (1, 60, 60), transform="attention",
+                          st_output_size=(28, 28), st_initial_scale=0.6)
+    params = model.init(np.random.default_rng(0))
+    np.testing.assert_allclose(params["st"]["out"]["b"], [0.6, 0.0, 0.0], atol=1e-7)

@@ -45,6 +45,9 @@ class Model:
         Dropout before the last hidden dense layer while training.
     num_control_points : int, optional
         For ``transform="tps"``.
+    st_initial_scale : float, optional
+        The transformer's starting zoom (``initial_scale`` of
+        :class:`SpatialTransformer`; 1: the identity).
 
     Examples
     --------
@@ -57,7 +60,8 @@ class Model:
     """
 
     def __init__(self, name, input_shape, num_classes=10, transform="affine",
-                 st_output_size=None, st_pool=1, dropout_rate=0.0, num_control_points=16):
+                 st_output_size=None, st_pool=1, dropout_rate=0.0, num_control_points=16,
+                 st_initial_scale=1.0):
         if name not in MODELS:
             raise ValueError(f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
         if len(input_shape) != 3:
@@ -75,7 +79,8 @@ class Model:
             self.transform = transform
             self.transformer = SpatialTransformer(
                 self.input_shape, transform, output_size=st_output_size,
-                localization=name[3:], num_control_points=num_control_points)
+                localization=name[3:], num_control_points=num_control_points,
+                initial_scale=st_initial_scale)
             height, width = self.transformer.output_size
             height, width = height // self.st_pool, width // self.st_pool
         self.classifier_input = (channels, height, width)

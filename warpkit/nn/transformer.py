@@ -37,13 +37,35 @@ def _attention_basis(dims):
 
 def _identity_output(transform, dims, num_params):
     """Flattened parameters of the identity transform (homographies without their last 1)."""
+    return _zoom_output(transform, dims, num_params, 1.0, None)
+
+
+def _zoom_output(transform, dims, num_params, scale, control_points):
+    """Flattened parameters of ``input = scale * output`` (normalized coordinates).
+
+    ``scale < 1`` reads the central part of the input: a zoom into its centre.
+    The thin-plate spline's parameters are offsets of its target points from
+    ``control_points``, so its zoom is ``(scale - 1) * control_points``.
+    """
     if transform == "affine":
-        return np.eye(dims, dims + 1).ravel()
+        return (scale * np.eye(dims, dims + 1)).ravel()
     if transform == "perspective":
-        return np.eye(dims + 1).ravel()[:-1]
+        matrix = np.eye(dims + 1)
+        matrix[:dims, :dims] *= scale
+        return matrix.ravel()[:-1]
     if transform == "attention":
-        return np.eye(1, dims + 1).ravel()
-    return np.zeros(num_params)
+        return scale * np.eye(1, dims + 1).ravel()
+    if control_points is None or scale == 1.0:
+        return np.zeros(num_params)
+    return ((scale - 1.0) * np.asarray(control_points)).ravel()
+
+
+def _initial_scale(value):
+    """``initial_scale`` as a float in (0, inf)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"initial_scale must be a finite number > 0, got {value!r}")
+    return float(value)
 
 
 _DEFAULT_CONTROL_POINTS = {2: 16, 3: 27}
@@ -125,6 +147,12 @@ class SpatialTransformer:
     mode, padding_mode, align_corners
         Sampling options, as for :func:`warpkit.grid_sample` (``"bilinear"``
         is trilinear and ``"bicubic"`` tricubic on volumes).
+    initial_scale : float, optional
+        The transform the untrained transformer starts from: ``input =
+        initial_scale * output`` in normalized coordinates.  1 (the default)
+        is the identity; a value below 1 starts zoomed into the centre, the
+        start that lets an attention window find a small digit in a large
+        cluttered canvas (see the STN tutorial).
 
     Raises
     ------
@@ -137,8 +165,9 @@ class SpatialTransformer:
     Notes
     -----
     The last localization layer starts with zero weights and a bias that
-    gives the identity transform, so an untrained transformer passes the
-    image through (resampled to ``output_size``).
+    gives the identity transform (or the zoom of ``initial_scale``), so an
+    untrained transformer passes the image through (resampled to
+    ``output_size``).
 
     Examples
     --------
@@ -156,7 +185,7 @@ class SpatialTransformer:
 
     def __init__(self, input_shape, transform="affine", output_size=None, localization="cnn",
                  num_control_points=None, mode="bilinear", padding_mode="zeros",
-                 align_corners=False):
+                 align_corners=False, initial_scale=1.0):
         if transform not in TRANSFORMS:
             raise ValueError(f"unknown transform {transform!r}; valid transforms: "
                              f"{', '.join(TRANSFORMS)}")
@@ -173,6 +202,7 @@ class SpatialTransformer:
             raise TypeError(f"align_corners must be a bool, got {align_corners!r}")
         self.transform = transform
         self.localization = localization
+        self.initial_scale = _initial_scale(initial_scale)
         self.mode, self.padding_mode, self.align_corners = mode, padding_mode, align_corners
         self.control_points = None
         if num_control_points is None:
@@ -227,8 +257,23 @@ class SpatialTransformer:
         """
         return _identity_output(self.transform, self.dims, self.num_params).astype(np.float32)
 
+    def initial_output(self):
+        """The bias of the last localization layer at :meth:`init`: the zoom by ``initial_scale``.
+
+        Examples
+        --------
+        >>> from warpkit import nn
+        >>> nn.SpatialTransformer((1, 60, 60), "attention", initial_scale=0.5).initial_output()
+        array([0.5, 0. , 0. ], dtype=float32)
+        """
+        return _zoom_output(self.transform, self.dims, self.num_params, self.initial_scale,
+                            self.control_points).astype(np.float32)
+
     def init(self, rng):
-        """Parameters: ``{"loc": [layer params...], "out": {"w": zeros, "b": identity}}``.
+        """Parameters: ``{"loc": [layer params...], "out": {"w": zeros, "b": start}}``.
+
+        ``start`` is :meth:`initial_output`: the identity unless ``initial_scale``
+        says otherwise.
 
         Examples
         --------
@@ -246,7 +291,7 @@ class SpatialTransformer:
             elif step[0] == "conv":
                 layers.append(initializers.conv_params(rng, *step[1:], dims=self.dims))
         out = {"w": np.zeros((features, self.num_params), dtype=np.float32),
-               "b": self.identity_output()}
+               "b": self.initial_output()}
         return {"loc": layers, "out": out}
 
     # ------------------------------------------------------------------ forward
