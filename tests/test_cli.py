@@ -72,9 +72,9 @@ def test_valid_names_come_from_the_registries(monkeypatch):
     monkeypatch.setattr(_validate, "PADDING_MODES", {"zeros": 0, "new-padding": 9})
     parser = cli.build_parser()
     args = parser.parse_args(["table", "--datasets", "x", "--models", "new-model",
-                              "--transform", "new-family"])
-    assert (args.datasets, args.models, args.transform) == (("set-x",), ("new-model",),
-                                                            "new-family")
+                              "--transforms", "new-family"])
+    assert (args.datasets, args.models, args.transforms) == (("set-x",), ("new-model",),
+                                                             ("new-family",))
     args = parser.parse_args(["warp", "a.png", "b.png", "--mode", "new-mode", "--padding-mode",
                               "new-padding"])
     assert (args.mode, args.padding_mode) == ("new-mode", "new-padding")
@@ -164,22 +164,99 @@ def test_out_in_a_read_only_folder_is_refused(tmp_path, capsys):
 
 
 def test_table_prints_markdown_and_writes_the_same_files_for_every_model(tmp_path, capsys):
-    status = cli.main(["table", "--datasets", "R", "--models", "fcn,st-fcn", "--seeds", "0,1",
-                       "--epochs", "1", "--limit", "32", "--out", str(tmp_path), "--quiet"])
+    """Two worker processes: their batches reach the parent's one progress bar."""
+    status = cli.main(["table", "--datasets", "R", "--models", "fcn,st-fcn", "--transforms",
+                       "affine,tps", "--seeds", "0", "--epochs", "1", "--limit", "16",
+                       "--batch-size", "8", "--jobs", "2", "--out", str(tmp_path)])
     assert status == 0
-    stdout = capsys.readouterr().out
-    assert "| model | R |" in stdout
-    assert "| FCN |" in stdout and "| ST-FCN (affine) |" in stdout
-    assert "2 seeds (0, 1), 1 epochs each" in stdout
+    captured = capsys.readouterr()
+    stdout = captured.out
+    assert "| model | R | R (paper) |" in stdout
+    assert "| FCN | " in stdout and " | 2.1 |" in stdout
+    assert "| ST-FCN (affine) | " in stdout and "| ST-FCN (tps) | " in stdout
+    assert "1 seeds (0), 1 epochs each" in stdout
+    bar = captured.err.replace("\r", "\n").strip().splitlines()
+    assert "6/6" in bar[-1] and "3/3 runs" in bar[-1]  # 3 runs of 2 batches
     for name in experiments.TABLE_FILES:
         assert (tmp_path / name).stat().st_size > 0
     results = json.loads((tmp_path / "results.json").read_text())
-    assert len(results["runs"]) == 4
+    assert len(results["runs"]) == 3 and results["transforms"] == ["affine", "tps"]
     runs = sorted(path for path in tmp_path.iterdir() if path.is_dir())
-    assert [path.name for path in runs] == ["R-fcn-seed0", "R-fcn-seed1", "R-st-fcn-seed0",
-                                            "R-st-fcn-seed1"]
+    assert [path.name for path in runs] == ["R-fcn-seed0", "R-st-fcn-affine-seed0",
+                                            "R-st-fcn-tps-seed0"]
     for run in runs:
         assert sorted(os.listdir(run)) == sorted(experiments.RUN_FILES)
+
+
+def fake_metrics(dataset="R", model="cnn", transform="affine", seed=0, **options):
+    return {"dataset": dataset, "model": model, "seed": seed, "epochs": 1,
+            "transform": transform if model.startswith("st-") else None,
+            "train_error": 0.5, "test_error": 0.5, "seconds": 0.0, "image_size": [28, 28]}
+
+
+def test_source_and_curriculum_reach_train_one(monkeypatch, tmp_path, capsys):
+    calls = []
+
+    def train_one(*args, **options):
+        calls.append(options)
+        return fake_metrics(*args[:3], seed=options["seed"])
+
+    monkeypatch.setattr(experiments, "train_one", train_one)
+    assert cli.main(["train", "--dataset", "cluttered", "--source", "SKLEARN",
+                     "--curriculum", "4", "--quiet"]) == 0
+    assert (calls[-1]["source"], calls[-1]["curriculum"]) == ("sklearn", 4)
+    assert cli.main(["train", "--dataset", "R", "--source", str(tmp_path), "--quiet"]) == 0
+    assert (calls[-1]["source"], calls[-1]["curriculum"]) == (str(tmp_path), None)
+    assert cli.main(["train", "--quiet"]) == 0
+    assert (calls[-1]["source"], calls[-1]["curriculum"]) == (None, None)
+
+
+def test_table_passes_the_curriculum_to_the_cluttered_runs_only(monkeypatch, capsys):
+    tables = []
+
+    def run_table(jobs, **options):
+        tables.append(jobs)
+        return [fake_metrics(**job) for job in jobs]
+
+    monkeypatch.setattr(experiments, "run_table", run_table)
+    assert cli.main(["table", "--datasets", "R,cluttered", "--models", "cnn,st-cnn",
+                     "--transforms", "affine,tps", "--seeds", "0", "--source", "mnist",
+                     "--curriculum", "2", "--quiet"]) == 0
+    jobs = tables[-1]
+    assert [(job["dataset"], job["model"], job["transform"]) for job in jobs] == [
+        ("R", "cnn", "affine"), ("R", "st-cnn", "affine"), ("R", "st-cnn", "tps"),
+        ("cluttered", "cnn", "affine"), ("cluttered", "st-cnn", "affine"),
+        ("cluttered", "st-cnn", "tps")]
+    assert all(job["source"] == "mnist" for job in jobs)
+    assert [job["curriculum"] for job in jobs] == [None] * 3 + [2] * 3
+    stdout = capsys.readouterr().out
+    assert "| ST-CNN (tps) | 50.0 ± 0.0 | 0.7 | 50.0 ± 0.0 | 1.7 |" in stdout
+
+
+@pytest.mark.parametrize("argv, option, expected", [
+    (["train", "--dataset", "R", "--curriculum", "2"], "--curriculum",
+     "applies to the cluttered set only, got R"),
+    (["table", "--datasets", "R,E", "--curriculum", "2"], "--curriculum",
+     "applies to the cluttered set only, got R, E"),
+    (["train", "--curriculum", "-1"], "--curriculum", "an integer >= 0"),
+    (["train", "--source", "no/such/folder"], "--source",
+     "expected one of mnist, sklearn or the path of an existing MNIST folder or .npz file, "
+     "got 'no/such/folder'"),
+    (["table", "--transforms", "affine,similarity"], "--transforms",
+     "unknown transform 'similarity'; valid transforms: affine, perspective, tps, attention"),
+    (["table", "--transforms", " , "], "--transforms", "expected comma-separated transforms"),
+])
+def test_bad_source_curriculum_and_transforms(argv, option, expected, capsys):
+    error = usage_error(argv + ["--quiet"], capsys)
+    assert error.startswith(f"warpkit {argv[0]}: error: argument {option}: "), error
+    assert expected in error
+
+
+def test_table_transforms_parse_as_a_list_in_any_case():
+    parse = cli.build_parser().parse_args
+    assert parse(["table", "--transforms", "AFFINE, tps,perspective"]).transforms == (
+        "affine", "tps", "perspective")
+    assert parse(["table", "--transform", "tps"]).transforms == ("tps",)  # an abbreviation
 
 
 def test_table_quick_defaults():
@@ -189,9 +266,11 @@ def test_table_quick_defaults():
     quick = experiments.QUICK
     assert settings == [quick["datasets"], quick["models"], quick["seeds"], 2,
                         quick["image_size"]]
+    assert cli._table_setting(args, "transforms") == ("affine",)
     args = cli.build_parser().parse_args(["table"])
     assert cli._table_setting(args, "datasets") == data.DATASETS
     assert cli._table_setting(args, "models") == nn.MODELS
+    assert cli._table_setting(args, "transforms") == ("affine", "perspective", "tps")
 
 
 def test_warp_writes_an_image_and_rejects_unreadable_files(tmp_path, capsys):

