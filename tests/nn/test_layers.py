@@ -159,3 +159,53 @@ def test_conv2d_padding_must_be_a_nonnegative_integer(rng):
     with pytest.raises(TypeError, match="conv2d: padding must be an integer"):
         nn.conv2d(conv, x, padding=1.5)
     assert nn.conv2d(conv, x, padding=1).shape == (1, 2, 6, 6)
+
+
+def test_st_cnn_step_runs_in_float32_end_to_end(monkeypatch):
+    """Every kernel of a float32 ST-CNN step sees float32; the loss and gradients are float32."""
+    from autograd import value_and_grad
+
+    from warpkit.nn import _conv_kernels, _pool_kernels
+
+    seen = set()
+
+    def recording(module, name):
+        kernel = getattr(module, name)
+
+        def record(*args):
+            seen.update(str(a.dtype) for a in args if isinstance(a, np.ndarray))
+            return kernel(*args)
+
+        monkeypatch.setattr(module, name, record)
+
+    for module, names in ((_conv_kernels, ("im2col", "col2im")),
+                          (_pool_kernels, ("max_pool_forward", "max_pool_backward"))):
+        for name in names:
+            recording(module, name)
+    model = nn.make_model("st-cnn", (1, 28, 28))
+    params = model.init(np.random.default_rng(0))
+    x = np.random.default_rng(1).random((2, 1, 28, 28), dtype=np.float32)
+    loss, grads = value_and_grad(
+        lambda p: nn.softmax_cross_entropy(model.apply(p, x), np.array([3, 7])))(params)
+    assert seen == {"float32"}
+    assert np.asarray(loss).dtype == np.float32
+    leaves = [grads["st"]["out"]["w"], grads["st"]["out"]["b"]]
+    leaves += [layer[key] for layer in grads["st"]["loc"] + grads["net"] for key in ("w", "b")]
+    assert {leaf.dtype for leaf in leaves} == {np.dtype(np.float32)}
+
+
+@pytest.mark.parametrize("stride, padding", [(2, 0), (2, 1), (3, 2)])
+def test_conv2d_strides_match_torch(rng, stride, padding):
+    torch = pytest.importorskip("torch")
+    x = rng.normal(size=(2, 3, 9, 10))
+    params = {"w": rng.normal(size=(4, 3, 3, 3)), "b": rng.normal(size=4)}
+    expected = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(params["w"]),
+                                          torch.tensor(params["b"]), stride=stride,
+                                          padding=padding).numpy()
+    out = nn.conv2d(params, x, stride=stride, padding=padding)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+
+
+def test_im2col_rejects_a_kernel_of_the_wrong_rank():
+    with pytest.raises(ValueError, match=r"im2col: expected .*\(2, 1, 4, 4\) and \(2, 2, 2\)"):
+        nn.im2col(np.zeros((2, 1, 4, 4)), (2, 2, 2))

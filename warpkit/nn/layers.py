@@ -4,24 +4,26 @@ Every layer is a function ``layer(params, x, ...)`` (or ``layer(x, ...)`` when
 it has no parameters).  Images are NCHW, volumes NCDHW; dense layers take
 (N, features).  The hot spots are autograd primitives with hand-written VJPs:
 
-* :func:`conv2d` and :func:`conv3d` are im2col (a primitive whose VJP is
-  col2im) followed by one BLAS matrix product;
-* :func:`max_pool` and :func:`max_pool3d` send the gradient to the first
-  maximum of each window, :func:`avg_pool3d` spreads it evenly;
+* :func:`conv2d` and :func:`conv3d` are im2col (a Numba kernel) followed
+  by one BLAS matrix product per cache-sized chunk of samples, and the same
+  two steps backwards (``warpkit.nn._conv``);
+* :func:`max_pool` and :func:`max_pool3d` are Numba kernels that send the
+  gradient to the first maximum of each window; :func:`avg_pool3d` spreads
+  it evenly;
 * :func:`relu` passes the gradient where the input was positive.
 
 Shape mismatches raise a ``ValueError`` that names the layer and the shapes.
 """
 
 import itertools
-import math
 import operator
-import weakref
 
 import autograd.numpy as anp
 import numpy as np
 from autograd.extend import defvjp, primitive
 from autograd.tracer import getval
+
+from . import _conv, _pool_kernels
 
 __all__ = ["dense", "conv2d", "conv3d", "max_pool", "max_pool3d", "avg_pool3d", "relu", "dropout",
            "flatten", "im2col"]
@@ -121,7 +123,13 @@ def im2col(x, kernel_size, padding=0, stride=1):
         weight, so that a convolution is ``w.reshape(F, -1) @ im2col(x, ...)``.
         ``out_size`` per axis is ``(size + 2 * padding - k) // stride + 1``.
         Each row is one tap ``(c, di, dj)`` over all output pixels: the copy
-        reads and writes whole image rows.
+        reads and writes whole image rows.  float32 when ``x`` is float32 (or
+        narrower), float64 otherwise.
+
+    Raises
+    ------
+    ValueError
+        If ``kernel_size`` does not have one entry per spatial axis of ``x``.
 
     Examples
     --------
@@ -136,24 +144,19 @@ def im2col(x, kernel_size, padding=0, stride=1):
     array([0., 1., 2., 3., 4., 5., 6., 7.])
     """
     kernel_size = tuple(kernel_size)
-    dims = len(kernel_size)
-    spatial_axes = tuple(range(2, 2 + dims))
-    if padding:
-        x = np.pad(x, ((0, 0), (0, 0)) + ((padding, padding),) * dims)
-    n, c = x.shape[:2]
-    windows = np.lib.stride_tricks.sliding_window_view(x, kernel_size, axis=spatial_axes)
-    windows = windows[(slice(None), slice(None)) + (slice(None, None, stride),) * dims]
-    out_size = windows.shape[2:2 + dims]
-    cols = np.empty((c, *kernel_size, n, *out_size), dtype=x.dtype)
-    cols[...] = windows.transpose(1, *range(2 + dims, 2 + 2 * dims), 0, *spatial_axes)
-    return cols.reshape(c * math.prod(kernel_size), n * math.prod(out_size))
+    if np.ndim(x) not in (4, 5) or len(kernel_size) != np.ndim(x) - 2:
+        raise ValueError(f"im2col: expected (N, C, H, W) images with a (kh, kw) kernel_size or "
+                         f"(N, C, D, H, W) volumes with (kd, kh, kw), got {np.shape(x)} and "
+                         f"{kernel_size}")
+    cols = _conv.columns(x, kernel_size, padding, stride, _conv.compute_dtype(x))
+    return cols.reshape(cols.shape[0], -1)
 
 
 def col2im(cols, x_shape, kernel_size, padding=0, stride=1):
     """Adjoint of :func:`im2col`: add every column back onto its window.
 
-    Returns an array of shape ``x_shape`` (N, C, ...) whose memory is laid
-    out as (C, N, ...).
+    ``cols`` is (C * prod(kernel_size), N * prod(out_size)); returns a
+    C-contiguous array of shape ``x_shape`` (N, C, ...).
 
     Examples
     --------
@@ -164,20 +167,10 @@ def col2im(cols, x_shape, kernel_size, padding=0, stride=1):
            [2., 4., 2.],
            [1., 2., 1.]])
     """
-    kernel_size = tuple(kernel_size)
-    n, c = x_shape[:2]
-    spatial = tuple(x_shape[2:])
-    out_size = _window_counts(spatial, kernel_size, padding, stride)
-    taps = cols.reshape(c, *kernel_size, n, *out_size)
-    out = np.zeros((c, n, *(size + 2 * padding for size in spatial)), dtype=cols.dtype)
-    for offset in itertools.product(*map(range, kernel_size)):
-        window = tuple(slice(o, o + stride * (m - 1) + 1, stride)
-                       for o, m in zip(offset, out_size))
-        out[(slice(None), slice(None)) + window] += taps[(slice(None),) + offset]
-    if padding:
-        out = out[(slice(None), slice(None)) +
-                  tuple(slice(padding, padding + size) for size in spatial)]
-    return np.swapaxes(out, 0, 1)
+    n = x_shape[0]
+    cols = np.asarray(cols)
+    cols = cols.astype(_conv.compute_dtype(cols), copy=False).reshape(cols.shape[0], n, -1)
+    return _conv.add_columns(cols, tuple(x_shape), kernel_size, padding, stride)
 
 
 defvjp(im2col, lambda ans, x, kernel_size, padding=0, stride=1:
@@ -201,14 +194,17 @@ def _convolution(params, x, dims, padding, stride, name):
         raise _layer_error(
             name, f"input {x_shape} with padding {padding} is smaller than the kernel "
                   f"{kernel_size}")
-    return _convolve(x, params["w"], params["b"], padding, stride)
+    return _conv.convolve(x, params["w"], params["b"], padding, stride)
 
 
 def conv2d(params, x, *, padding=0, stride=1, name="conv2d"):
     """2-D convolution (cross-correlation) of NCHW images.
 
-    Computed as :func:`im2col` followed by one BLAS matrix product, so
-    forward and backward cost three matrix products and two memory passes.
+    Computed on chunks of samples small enough to stay in the core's cache:
+    :func:`im2col` (a Numba kernel) then one BLAS matrix product per chunk;
+    backward, the columns' gradient (a product) is added back by col2im and
+    the weight gradient is a product with the chunk's columns, computed
+    again.  float32 inputs and parameters compute and return float32.
 
     Parameters
     ----------
@@ -253,7 +249,7 @@ def conv3d(params, x, *, padding=0, stride=1, name="conv3d"):
     """3-D convolution (cross-correlation) of NCDHW volumes.
 
     The volume version of :func:`conv2d`, with the same design:
-    :func:`im2col` followed by one BLAS matrix product.
+    chunks of :func:`im2col` columns, each multiplied by the weight matrix.
 
     Parameters
     ----------
@@ -297,63 +293,13 @@ def conv3d(params, x, *, padding=0, stride=1, name="conv3d"):
     return _convolution(params, x, 3, padding, stride, name)
 
 
-# The im2col matrix of the forward pass is kept for the backward pass (the
-# weight gradient needs it), keyed by the output array and dropped with it.
-# Outputs are (N, F, ...) views of (F, N, ...) memory: the matrix product
-# writes that layout directly, and every layer here accepts any strides.
-_COLUMNS = {}
-
-
-def _forget(key):
-    return lambda _: _COLUMNS.pop(key, None)
-
-
-@primitive
-def _convolve(x, w, b, padding, stride):
-    filters, kernel_size = w.shape[0], w.shape[2:]
-    out_size = _window_counts(x.shape[2:], kernel_size, padding, stride)
-    dtype = np.result_type(x.dtype, w.dtype)
-    cols = im2col(x.astype(dtype, copy=False), kernel_size, padding, stride)
-    out = w.reshape(filters, -1).astype(dtype, copy=False) @ cols
-    out += b.astype(dtype, copy=False)[:, np.newaxis]
-    out = np.swapaxes(out.reshape(filters, x.shape[0], *out_size), 0, 1)
-    key = id(out)
-    _COLUMNS[key] = (weakref.ref(out, _forget(key)), cols)
-    return out
-
-
-def _convolve_columns(ans, x, w, padding, stride):
-    entry = _COLUMNS.get(id(ans))
-    if entry is not None and entry[0]() is ans:
-        return entry[1]
-    return im2col(x.astype(ans.dtype, copy=False), w.shape[2:], padding, stride)
-
-
-def _grad_matrix(g):
-    """The output gradient as an (F, N * prod(out_size)) matrix (free for our own outputs)."""
-    return np.ascontiguousarray(np.swapaxes(g, 0, 1)).reshape(g.shape[1], -1)
-
-
-defvjp(
-    _convolve,
-    lambda ans, x, w, b, padding, stride: lambda g: col2im(
-        w.reshape(w.shape[0], -1).T.astype(g.dtype, copy=False) @ _grad_matrix(g),
-        x.shape, w.shape[2:], padding, stride).astype(x.dtype, copy=False),
-    lambda ans, x, w, b, padding, stride: lambda g: (
-        _grad_matrix(g) @ _convolve_columns(ans, x, w, padding, stride).T).reshape(
-            w.shape).astype(w.dtype, copy=False),
-    lambda ans, x, w, b, padding, stride: lambda g: g.sum(
-        axis=(0, *range(2, g.ndim))).astype(b.dtype, copy=False),
-)
-
-
 # --------------------------------------------------------------------------- pooling
 
 def _pool_taps(x, size):
     """The ``size ** dims`` strided views (one per window offset) of non-overlapping windows.
 
-    Their element-wise maximum (mean) is the max (average) pooled map; a last
-    partial window along any axis is dropped.
+    Their element-wise mean is the average pooled map; a last partial window
+    along any axis is dropped.
     """
     spatial = x.shape[2:]
     return [x[(slice(None), slice(None)) +
@@ -372,23 +318,32 @@ def _pool_size(name, x, size, dims):
     return size
 
 
+def _as_volumes(array):
+    """A contiguous (N, C, H, W) array viewed as (N, C, 1, H, W); volumes unchanged."""
+    return array if array.ndim == 5 else array.reshape(array.shape[:2] + (1,) + array.shape[2:])
+
+
+def _pool_window(ndim, size):
+    """The kernels' (sd, sh, sw) window: images are volumes of depth 1."""
+    return (1, size, size) if ndim == 4 else (size, size, size)
+
+
 @primitive
 def _max_pool(x, size):
-    taps = _pool_taps(x, size)
-    out = taps[0].copy()
-    for tap in taps[1:]:
-        np.maximum(out, tap, out=out)
+    x = np.ascontiguousarray(x, dtype=_conv.compute_dtype(x))
+    out = np.empty(x.shape[:2] + tuple(side // size for side in x.shape[2:]), dtype=x.dtype)
+    _pool_kernels.max_pool_forward(_as_volumes(x), _as_volumes(out), *_pool_window(x.ndim, size))
     return out
 
 
 def _max_pool_vjp(ans, x, size):
     def vjp(g):
-        grad = np.zeros_like(x, dtype=g.dtype)  # the memory layout of x (see _convolve)
-        unclaimed = np.ones(ans.shape, dtype=bool)
-        for tap, grad_tap in zip(_pool_taps(x, size), _pool_taps(grad, size)):
-            first = unclaimed & (tap == ans)  # the gradient goes to the first maximum only
-            grad_tap[...] = np.where(first, g, 0)
-            unclaimed &= ~first
+        inputs = np.ascontiguousarray(x, dtype=ans.dtype)
+        grad_out = np.ascontiguousarray(g, dtype=ans.dtype)
+        grad = np.empty(inputs.shape, dtype=ans.dtype)  # the kernel writes every element
+        _pool_kernels.max_pool_backward(_as_volumes(inputs), _as_volumes(ans),
+                                        _as_volumes(grad_out), _as_volumes(grad),
+                                        *_pool_window(inputs.ndim, size))
         return grad
     return vjp
 
