@@ -25,8 +25,8 @@ LAYERS = [
     ("geometry", ["warpkit.transforms", "warpkit.dispatch"]),
     ("chunked", ["warpkit.dask"]),
     ("nn/data", ["warpkit.nn", "warpkit.data"]),
-    ("cli", ["warpkit.cli", "warpkit.experiments", "warpkit.registration",
-             "warpkit.__main__"]),
+    ("cli", ["warpkit.cli", "warpkit.experiments", "warpkit.pictures", "warpkit.addition",
+             "warpkit.registration", "warpkit.__main__"]),
 ]
 
 

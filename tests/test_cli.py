@@ -11,6 +11,7 @@ import warpkit
 from warpkit import _validate, cli, data, experiments, nn
 
 pytest.importorskip("sklearn")
+pytest.importorskip("mlxtend")
 
 
 def usage_error(argv, capsys):

