@@ -192,3 +192,80 @@ def test_homography_sign_puts_the_quadrilateral_in_front():
     found = homography(src, dst)
     np.testing.assert_allclose(found(src), dst, rtol=0, atol=1e-9 * np.abs(dst).max())
     assert found.params[2] @ [100.0, 5.0, 1.0] > 0
+
+
+def test_about_centre_maps_are_the_affine_transform_objects():
+    from warpkit.data._geometry import about_centre_maps
+
+    rng = np.random.default_rng(12)
+    count, in_size, out_size = 6, (12, 20), (30, 26)  # (height, width): x and y differ
+    scales = rng.uniform(0.5, 2.0, size=count)
+    angles = rng.uniform(-np.pi, np.pi, size=count)
+    offsets = rng.uniform(-5.0, 5.0, size=(count, 2))
+    in_centre, out_centre = np.array([9.5, 5.5]), np.array([12.5, 14.5])  # (x, y)
+    maps = about_centre_maps(in_size, out_size, scales, angles, offsets)
+    assert maps.shape == (count, 3, 3)
+    for matrix, scale, angle, offset in zip(maps, scales, angles, offsets):
+        expected = (AffineTransform(translation=out_centre + offset)
+                    @ AffineTransform(scale=scale, rotation=angle)
+                    @ AffineTransform(translation=-in_centre)).params
+        np.testing.assert_allclose(matrix, expected, rtol=0, atol=1e-13 * np.abs(expected).max())
+
+
+def convex_quads(rng, count, size):
+    """``count`` convex quadrilaterals (count, 4, 2): the frame's corners, shrunk and jittered."""
+    height, width = size
+    corners = np.array([[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5],
+                        [-0.5, height - 0.5]])
+    centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
+    scales = rng.uniform(0.6, 1.0, size=(count, 1, 1))
+    return centre + scales * (corners - centre) + rng.normal(0.0, 1.5, size=(count, 4, 2))
+
+
+def test_quad_homographies_are_the_estimated_perspective_transforms():
+    from warpkit.data._geometry import homography, quad_homographies
+
+    rng = np.random.default_rng(13)
+    size = (14, 22)
+    src, dst = convex_quads(rng, 6, size), convex_quads(rng, 6, size)
+    # The sign case of test_homography_sign_puts_the_quadrilateral_in_front:
+    # w = 0 on x = 50, between pixel (0, 0) and the quadrilateral.
+    far = np.array([[95.0, 0.0], [105.0, 0.0], [105.0, 10.0], [95.0, 10.0]])
+    src = np.concatenate([src, far[None]])
+    dst = np.concatenate([dst, PerspectiveTransform([[1.0, 0, 0], [0, 1.0, 0],
+                                                     [-0.02, 0, 1.0]])(far)[None]])
+    maps = quad_homographies(src, dst)
+    assert maps.shape == (len(src), 3, 3)
+    for matrix, quad, target in zip(maps, src, dst):
+        found = PerspectiveTransform(matrix)
+        # The same map: the corners and points inside land where the estimate puts them.
+        points = np.concatenate([quad, 0.25 * quad + 0.75 * quad.mean(axis=0)])
+        expected = homography(quad, target)(points)
+        np.testing.assert_allclose(found(points), expected, rtol=0,
+                                   atol=1e-10 * np.abs(expected).max())
+        assert matrix[2] @ np.append(quad.mean(axis=0), 1.0) > 0  # the quad in front
+
+
+@pytest.mark.parametrize("kind", [AffineTransform, PerspectiveTransform])
+def test_warp_pixel_maps_uses_the_transforms_normalized_matrices(kind):
+    from warpkit.data._geometry import quad_homographies, warp_pixel_maps
+
+    batch = np.random.default_rng(14).random((3, 2, 10, 16))
+    out_size = (13, 9)  # a different, rectangular output: height and width matter
+    rng = np.random.default_rng(15)
+    if kind is AffineTransform:
+        maps = np.stack([AffineTransform(scale=s, rotation=a, translation=t).params
+                         for s, a, t in zip(rng.uniform(0.5, 1.5, 3), rng.uniform(-1, 1, 3),
+                                            rng.uniform(-3, 3, (3, 2)))])
+    else:
+        maps = quad_homographies(convex_quads(rng, 3, out_size), convex_quads(rng, 3, (10, 16)))
+    out = warp_pixel_maps(batch, maps, out_size, affine=kind is AffineTransform)
+    assert out.shape == (3, 2) + out_size
+    transforms = [kind(matrix) for matrix in maps]
+    if kind is AffineTransform:
+        expected = sample_affine(batch, transforms, out_size)
+    else:
+        homographies = np.stack([t.to_normalized(batch.shape[2:], out_size) for t in transforms])
+        grid = warpkit.perspective_grid(homographies, batch.shape[:2] + out_size)
+        expected = warpkit.grid_sample(batch, grid)
+    assert_same_image(out, expected)

@@ -1,13 +1,18 @@
-"""Pixel-space transforms for the data functions, warped by warpkit's fused warps.
+"""Pixel-space maps for the data functions, warped by warpkit's fused warps.
 
 The distortions are easiest to state in pixels ("turn about the image
-centre", "move each corner by 5 px").  They are built as
-:class:`~warpkit.AffineTransform` / :class:`~warpkit.PerspectiveTransform`
-objects in pixel coordinates and handed to :func:`warpkit.warp_affine` /
-:func:`warpkit.warp_perspective` through their ``to_normalized`` methods
-(``align_corners=False``, see :mod:`warpkit.coords`).  Rotations follow
-:class:`~warpkit.AffineTransform`: a positive angle turns the x axis
-towards the y axis, clockwise on screen.
+centre", "move each corner by 5 px").  They are built as ``(N, 3, 3)`` stacks
+of pixel-coordinate matrices, one per image, converted to the samplers'
+normalized coordinates with
+:func:`~warpkit.transforms.normalized_from_pixel_matrix` and
+:func:`~warpkit.transforms.pixel_from_normalized_matrix`
+(``align_corners=False``, see :mod:`warpkit.coords`), and handed to
+:func:`warpkit.warp_affine` / :func:`warpkit.warp_perspective` in one call.
+Rotations follow :class:`~warpkit.AffineTransform`: a positive angle turns
+the x axis towards the y axis, clockwise on screen.  The single-map helpers
+(:func:`about_centre`, :func:`homography`, :func:`warp_pixels`) return or
+take :class:`~warpkit.AffineTransform` / :class:`~warpkit.PerspectiveTransform`
+objects.
 """
 
 import numpy as np
@@ -15,7 +20,12 @@ import numpy as np
 import warpkit
 
 from .. import coords
-from ..transforms import AffineTransform, PerspectiveTransform
+from ..transforms import (
+    AffineTransform,
+    PerspectiveTransform,
+    normalized_from_pixel_matrix,
+    pixel_from_normalized_matrix,
+)
 
 #: The frame's outer corners in normalized coordinates, in turning order.
 _CORNERS = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
@@ -31,15 +41,68 @@ def frame_corners(size):
     return coords.pixel_from_normalized(_CORNERS, size)
 
 
-def about_centre(input_size, output_size, scale=1.0, rotation=0.0, offset=(0.0, 0.0)):
-    """The ``output_from_input`` pixel map that scales and turns about the image centre.
+def about_centre_maps(input_size, output_size, scales, rotations, offsets):
+    """The ``output_from_input`` pixel maps, (N, 3, 3), that scale and turn about the centre.
 
-    The input's centre goes to the output's centre plus ``offset`` (pixels);
-    ``rotation`` is in radians, with the sign of :class:`~warpkit.AffineTransform`.
+    Map ``i`` scales by ``scales[i]`` and turns by ``rotations[i]``
+    (radians, the sign of :class:`~warpkit.AffineTransform`) about the
+    input's centre, which it takes to the output's centre plus
+    ``offsets[i]`` (pixels).  ``scales`` and ``rotations`` have shape (N,),
+    ``offsets`` (N, 2).
     """
-    placed = AffineTransform(scale=scale, rotation=rotation,
-                             translation=centre(output_size) + np.asarray(offset))
-    return placed @ AffineTransform(translation=-centre(input_size))
+    scales = np.asarray(scales, dtype=np.float64)
+    rotations = np.asarray(rotations, dtype=np.float64)
+    cos, sin = scales * np.cos(rotations), scales * np.sin(rotations)
+    maps = np.zeros((len(scales), 3, 3))
+    maps[:, 0, 0], maps[:, 0, 1] = cos, -sin
+    maps[:, 1, 0], maps[:, 1, 1] = sin, cos
+    maps[:, 2, 2] = 1.0
+    moved_centres = centre(output_size) + np.asarray(offsets, dtype=np.float64)
+    maps[:, :2, 2] = moved_centres - maps[:, :2, :2] @ centre(input_size)
+    return maps
+
+
+def about_centre(input_size, output_size, scale=1.0, rotation=0.0, offset=(0.0, 0.0)):
+    """The :class:`~warpkit.AffineTransform` of :func:`about_centre_maps`, for one image."""
+    maps = about_centre_maps(input_size, output_size, [scale], [rotation], [offset])
+    return AffineTransform(maps[0])
+
+
+def translations(shifts):
+    """The pixel maps (N, 3, 3) adding ``shifts`` (N, 2) to points."""
+    maps = np.tile(np.eye(3), (len(shifts), 1, 1))
+    maps[:, :2, 2] = shifts
+    return maps
+
+
+def quad_homographies(src, dst):
+    """The homographies (N, 3, 3) taking the 4 pixel points ``src[i]`` to ``dst[i]``.
+
+    ``src`` and ``dst`` have shape (N, 4, 2); each quadrilateral must be
+    convex (no three points on a line).  The 8 linear equations of the 4
+    pairs are solved about the centroids of ``src[i]`` and ``dst[i]`` (for
+    conditioning), with ``w = 1`` at the centroid of ``src[i]``: the warps,
+    which read nothing where ``w <= 0``, read the whole quadrilateral.
+    """
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.asarray(dst, dtype=np.float64)
+    src_centres, dst_centres = src.mean(axis=1), dst.mean(axis=1)
+    x, y = np.moveaxis(src - src_centres[:, None], -1, 0)  # each (N, 4)
+    targets = dst - dst_centres[:, None]  # (N, 4, 2)
+    # Coordinate j of target k: t_j = h_j . (x, y, 1) / (h_20 x + h_21 y + 1), that is
+    # h_j . (x, y, 1) - t_j (h_20 x + h_21 y) = t_j, where h_j is row j of the matrix;
+    # unknowns (h_00, h_01, h_02, h_10, h_11, h_12, h_20, h_21), and h_22 = 1.
+    system = np.zeros(src.shape[:2] + (2, 8))
+    for j in range(2):
+        system[:, :, j, 3 * j] = x
+        system[:, :, j, 3 * j + 1] = y
+        system[:, :, j, 3 * j + 2] = 1.0
+        system[:, :, j, 6] = -x * targets[:, :, j]
+        system[:, :, j, 7] = -y * targets[:, :, j]
+    count = len(src)
+    solution = np.linalg.solve(system.reshape(count, 8, 8), targets.reshape(count, 8, 1))
+    centred = np.concatenate([solution[:, :, 0], np.ones((count, 1))], axis=1)
+    return translations(dst_centres) @ centred.reshape(count, 3, 3) @ translations(-src_centres)
 
 
 def homography(src, dst):
@@ -53,19 +116,35 @@ def homography(src, dst):
     return PerspectiveTransform(-found.params) if w < 0 else found
 
 
+def warp_pixel_maps(images, input_from_output, output_size, affine, mode="bilinear",
+                    padding_mode="zeros"):
+    """Warp ``images`` (N, C, H, W) by pixel-space maps (N, 3, 3) onto ``output_size``.
+
+    One :func:`warpkit.warp_affine` call when ``affine`` (the maps' last rows
+    are then ``(0, 0, 1)``), else one :func:`warpkit.warp_perspective` call.
+    """
+    normalized = (normalized_from_pixel_matrix(images.shape[2:])
+                  @ np.asarray(input_from_output, dtype=np.float64)
+                  @ pixel_from_normalized_matrix(output_size))
+    if affine:
+        return warpkit.warp_affine(images, normalized[:, :2], size=tuple(output_size),
+                                   mode=mode, padding_mode=padding_mode)
+    return warpkit.warp_perspective(images, normalized, size=tuple(output_size), mode=mode,
+                                    padding_mode=padding_mode)
+
+
 def warp_pixels(images, input_from_output, output_size, mode="bilinear", padding_mode="zeros"):
-    """Warp ``images`` (N, C, H, W) by pixel-space maps, one per image, onto ``output_size``.
+    """Warp ``images`` (N, C, H, W) by N transform objects, as :func:`warp_pixel_maps` does.
 
     ``input_from_output`` is a sequence of N transforms, all affine
     (one :func:`warpkit.warp_affine` call) or not (one
     :func:`warpkit.warp_perspective` call).
     """
-    input_size = images.shape[2:]
+    matrices = np.zeros((0, 3, 3))
+    if len(input_from_output):
+        matrices = np.stack([t.params for t in input_from_output])
     affine = all(isinstance(t, AffineTransform) for t in input_from_output)
-    warp = warpkit.warp_affine if affine else warpkit.warp_perspective
-    matrices = [t.to_normalized(input_size, output_size) for t in input_from_output]
-    params = np.stack(matrices) if matrices else np.zeros((0, 2, 3))
-    return warp(images, params, size=tuple(output_size), mode=mode, padding_mode=padding_mode)
+    return warp_pixel_maps(images, matrices, output_size, affine, mode, padding_mode)
 
 
 def resize(images, size, mode="bilinear"):

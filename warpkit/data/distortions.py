@@ -27,6 +27,7 @@ pixels and needs no warp.
 """
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 import warpkit
 
@@ -77,8 +78,9 @@ def distort_r(images, rng, max_angle=90.0):
     max_angle = check_nonnegative_number("max_angle", max_angle)
     size = images.shape[2:]
     angles = np.deg2rad(rng.uniform(-max_angle, max_angle, size=images.shape[0]))
-    moves = [_geometry.about_centre(size, size, rotation=angle) for angle in angles]
-    return _geometry.warp_pixels(images, [move.inverse for move in moves], size)
+    n = images.shape[0]
+    moves = _geometry.about_centre_maps(size, size, np.ones(n), angles, np.zeros((n, 2)))
+    return _geometry.warp_pixel_maps(images, np.linalg.inv(moves), size, affine=True)
 
 
 def distort_rts(images, rng, max_angle=45.0, scale=(0.7, 1.2), canvas=42):
@@ -128,11 +130,8 @@ def distort_rts(images, rng, max_angle=45.0, scale=(0.7, 1.2), canvas=42):
     room_x = np.maximum(out_size[1] - scales * width, 0.0) / 2.0
     room_y = np.maximum(out_size[0] - scales * height, 0.0) / 2.0
     offsets = np.stack([room_x, room_y], axis=1) * rng.uniform(-1.0, 1.0, size=(n, 2))
-    moves = [
-        _geometry.about_centre((height, width), out_size, scale, angle, offset)
-        for scale, angle, offset in zip(scales, angles, offsets)
-    ]
-    return _geometry.warp_pixels(images, [move.inverse for move in moves], out_size)
+    moves = _geometry.about_centre_maps((height, width), out_size, scales, angles, offsets)
+    return _geometry.warp_pixel_maps(images, np.linalg.inv(moves), out_size, affine=True)
 
 
 def distort_p(images, rng, scale=(0.75, 1.0), sigma=5.0):
@@ -190,8 +189,8 @@ def distort_p(images, rng, scale=(0.75, 1.0), sigma=5.0):
     moved = centre + scales[:, None, None] * (corners - centre)
     moved = moved + _convex_jitter(rng, sigma, moved)
     # Output pixels at the moved corners read the input at its corners.
-    maps = [_geometry.homography(quad, corners) for quad in moved]
-    return _geometry.warp_pixels(images, maps, size)
+    maps = _geometry.quad_homographies(moved, np.broadcast_to(corners, moved.shape))
+    return _geometry.warp_pixel_maps(images, maps, size, affine=False)
 
 
 def _is_convex(quads):
@@ -395,27 +394,32 @@ def distort_cluttered(images, rng, canvas=60, distractors=6, distractor_size=6, 
                               size=(n, count, 2))
         for k in range(count):
             patches = _blocks(sources, picks[:, k], crops[:, k], (size, size))
-            result[_block_index(n, c, places[:, k], (size, size))] += patches
-    result[_block_index(n, c, corners, (height, width))] += images
+            _add_blocks(result, places[:, k], patches)
+    _add_blocks(result, corners, images)
     # The generator clips the clutter at 1, then clutter plus digit to [0, 1]:
     # for images >= 0 that is one clip of the whole sum.
     return np.clip(result, 0.0, 1.0, out=result)
 
 
-def _block_index(n, channels, corners, size):
-    """Index of one ``size`` block per image of an (n, C, H, W) array, at ``corners`` (n, 2)."""
-    rows = corners[:, 0, None] + np.arange(size[0])  # (n, height)
-    cols = corners[:, 1, None] + np.arange(size[1])  # (n, width)
-    return (
-        np.arange(n)[:, None, None, None],
-        np.arange(channels)[None, :, None, None],
-        rows[:, None, :, None],
-        cols[:, None, None, :],
-    )
+def _windows(images, size, writeable=False):
+    """Every ``size`` = (h, w) block of ``images`` (N, C, H, W).
+
+    A view, shape (N, C, H - h + 1, W - w + 1, h, w): block ``[..., row, col, :, :]``
+    has its top-left pixel at ``(row, col)``.
+    """
+    return sliding_window_view(images, size, axis=(2, 3), writeable=writeable)
+
+
+def _add_blocks(canvases, corners, blocks):
+    """Add ``blocks[i]`` (n, C, h, w) to ``canvases[i]`` (n, C, H, W), in place.
+
+    Block ``i`` goes at ``corners[i]`` = (row, column) of its top-left pixel.
+    """
+    windows = _windows(canvases, blocks.shape[2:], writeable=True)
+    # One block per canvas: no element is written twice.
+    windows[np.arange(len(canvases)), :, corners[:, 0], corners[:, 1]] += blocks
 
 
 def _blocks(images, picks, corners, size):
     """The ``size`` block at ``corners[i]`` of ``images[picks[i]]`` for every i: (n, C, h, w)."""
-    channels = np.arange(images.shape[1])[:, None, None]
-    rows, cols = _block_index(len(picks), images.shape[1], corners, size)[2:]
-    return images[picks[:, None, None, None], channels, rows, cols]
+    return _windows(images, size)[picks, :, corners[:, 0], corners[:, 1]]
