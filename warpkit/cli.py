@@ -452,7 +452,7 @@ def _recipe_note(datasets):
 
 
 def _epochs_by_set():
-    """The default epochs of the sets, in words: ``15, cluttered 20``."""
+    """The default epochs of the sets, in words: ``10, cluttered 20``."""
     default = experiments.DEFAULT_SETTINGS["epochs"]
     special = [f"{name} {recipe['epochs']}" for name, recipe in experiments.RECIPES.items()
                if recipe.get("epochs", default) != default]

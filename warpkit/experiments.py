@@ -112,7 +112,7 @@ rate (``loc_lr_scale`` 1).  The STN tutorial tells what these settings won
 and what failed before them.
 """
 
-DEFAULT_SETTINGS = {"epochs": 15, "lr": DEFAULT_LR, "loc_lr_scale": DEFAULT_LOC_LR_SCALE,
+DEFAULT_SETTINGS = {"epochs": 10, "lr": DEFAULT_LR, "loc_lr_scale": DEFAULT_LOC_LR_SCALE,
                     "st_size": None, "st_pool": 1, "st_scale": 1.0, "curriculum": None}
 """The training settings of every dataset without a :data:`RECIPES` entry.
 
