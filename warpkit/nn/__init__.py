@@ -15,12 +15,14 @@ from .layers import (avg_pool3d, conv2d, conv3d, dense, dropout, flatten, im2col
                      max_pool3d, relu)
 from .losses import error_rate, log_softmax, softmax_cross_entropy
 from .models import MODELS, Model, make_model
+from .multi import KEEP_CHANNELS, MULTI_CLASSIFIERS, MultiTransformerModel
 from .optim import SGD, Adam, clip_by_global_norm, cosine_decay, global_norm, step_decay
 from .training import FitResult, NonFiniteLossError, evaluate, fit, predict
 from .transformer import LOCALIZATIONS, TRANSFORMS, SpatialTransformer
 from .tree import tree_leaves, tree_map, tree_size
 
 __all__ = [
+    "KEEP_CHANNELS", "MULTI_CLASSIFIERS", "MultiTransformerModel",
     "init", "load_checkpoint", "save_checkpoint",
     "avg_pool3d", "conv2d", "conv3d", "dense", "dropout", "flatten", "im2col", "max_pool",
     "max_pool3d", "relu",
