@@ -14,7 +14,7 @@ import numpy as np
 
 from .._validate import check_nonnegative_number
 from . import _checks, _geometry, distortions, sources
-from .datasets import ImageDataset, stratified_split
+from .datasets import ImageDataset, curriculum_strength, stratified_split
 
 __all__ = ["AdditionDataset", "make_addition_dataset", "ADDITION_CLASSES", "ADDITION_CANVAS"]
 
@@ -178,8 +178,7 @@ class AdditionDataset(ImageDataset):
         >>> [data.train_strength(epoch) for epoch in range(5)]
         [0.25, 0.5, 0.75, 1.0, 1.0]
         """
-        epoch = _checks.count("epoch", epoch, 0)
-        return min(1.0, (epoch + 1) / (self.curriculum + 1))
+        return curriculum_strength(epoch, self.curriculum)
 
     def pairs_at(self, epoch):
         """The source digits of the training examples of ``epoch``, shape (train_size, 2).

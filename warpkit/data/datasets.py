@@ -13,6 +13,7 @@ __all__ = [
     "dataset_name",
     "make_dataset",
     "stratified_split",
+    "curriculum_strength",
 ]
 
 DATASETS = ("R", "RTS", "P", "E", "cluttered")
@@ -68,6 +69,23 @@ def stratified_split(labels, test_fraction=TEST_FRACTION, seed=SPLIT_SEED):
     test_index = np.sort(np.concatenate(test)).astype(np.int64)
     train_index = np.setdiff1d(np.arange(len(labels)), test_index).astype(np.int64)
     return train_index, test_index
+
+
+def curriculum_strength(epoch, curriculum):
+    """Strength of the training distortions at ``epoch`` of a ``curriculum``-epoch ramp.
+
+    ``min(1, (epoch + 1) / (curriculum + 1))``: the ramp reaches the full
+    distortions at epoch ``curriculum``; 1 for every epoch when ``curriculum``
+    is 0.
+
+    Examples
+    --------
+    >>> from warpkit.data.datasets import curriculum_strength
+    >>> [curriculum_strength(epoch, 3) for epoch in range(5)]
+    [0.25, 0.5, 0.75, 1.0, 1.0]
+    """
+    epoch = _checks.count("epoch", epoch, 0)
+    return min(1.0, (epoch + 1) / (curriculum + 1))
 
 
 class ImageDataset:
@@ -255,8 +273,7 @@ class DigitDataset(ImageDataset):
         >>> [data.train_strength(epoch) for epoch in range(5)]
         [0.25, 0.5, 0.75, 1.0, 1.0]
         """
-        epoch = _checks.count("epoch", epoch, 0)
-        return min(1.0, (epoch + 1) / (self.curriculum + 1))
+        return curriculum_strength(epoch, self.curriculum)
 
     def resample_train(self, epoch):
         """The training digits with distortions redrawn for ``epoch``.
