@@ -73,7 +73,7 @@ class AdditionDataset(ImageDataset):
     seed : int
         Seed of the pairs and distortions.
     source : str
-        The digit source (:func:`warpkit.data.sources.source_key`; ``"custom"``
+        The digit source (as :func:`warpkit.data.digit_source` names it; ``"custom"``
         for digits given as arrays).
     digits, digit_labels : ndarray
         The source digits ``(M, 1, 28, 28)`` and their classes ``(M,)``.
