@@ -235,3 +235,29 @@ def test_train_one_rejects_bad_arguments():
         experiments.train_one("R", "cnn", epochs=0, progress=False)
     with pytest.raises(ValueError, match="unknown dataset"):
         experiments.train_one("MNIST", "cnn", epochs=1, progress=False)
+
+
+def test_the_cluttered_recipe_reaches_the_run_and_explicit_values_win():
+    recipe = experiments.RECIPES["cluttered"]
+    metrics = experiments.train_one("cluttered", "st-cnn", epochs=1, limit=16, progress=False,
+                                    picture=False)
+    assert (metrics["lr"], metrics["loc_lr_scale"], metrics["st_scale"]) == (
+        recipe["lr"], recipe["loc_lr_scale"], recipe["st_scale"])
+    assert metrics["st_output_size"] == [recipe["st_size"]] * 2
+    assert (metrics["st_pool"], metrics["curriculum"]) == (recipe["st_pool"], recipe["curriculum"])
+    given = experiments.train_one("cluttered", "st-cnn", epochs=1, limit=16, progress=False,
+                                  picture=False, lr=1e-3, loc_lr_scale=0.5, st_scale=0.8,
+                                  st_size=20, curriculum=0)
+    assert (given["lr"], given["loc_lr_scale"], given["st_scale"], given["curriculum"]) == (
+        1e-3, 0.5, 0.8, 0)
+    assert given["st_output_size"] == [20, 20]
+
+
+def test_settings_for_defaults_and_errors():
+    defaults = experiments.settings_for("RTS")
+    assert defaults == experiments.DEFAULT_SETTINGS
+    assert experiments.settings_for("cluttered", epochs=3)["epochs"] == 3
+    assert experiments.settings_for("cluttered")["epochs"] == experiments.RECIPES["cluttered"][
+        "epochs"]
+    with pytest.raises(TypeError, match="unknown training settings \\['momentum'\\]"):
+        experiments.settings_for("R", momentum=0.9)

@@ -363,7 +363,7 @@ def train_one(dataset="RTS", model="st-cnn", transform="affine", epochs=None, se
         "image_size": list(data.image_size), "n_train": len(train_set(0)[0]),
         "n_test": len(x_test), "batch_size": int(batch_size), "lr": lr,
         "loc_lr_scale": loc_lr_scale if is_st else None, "st_pool": pool if is_st else None,
-        "st_scale": settings["st_scale"] if is_st else None,
+        "st_scale": net.transformer.initial_scale if is_st else None,
         "st_output_size": list(net.transformer.output_size) if is_st else None,
         "redrawn_train": not fixed_train,
         **_dataset_options(source, curriculum),
