@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from .experiments import DEFAULT_LOC_LR_SCALE
+from .pictures import fit_view, sampling_outline
 
 __all__ = ["ADDITION_MODELS", "PAPER_ERRORS", "RUN_FILES", "TABLE_FILES", "DEFAULT_EPOCHS",
            "DEFAULT_CURRICULUM", "DEFAULT_BATCH_SIZE", "DEFAULT_LR", "DEFAULT_ST_SIZE",
@@ -273,8 +274,6 @@ def _transformers_of(net):
 
 def _views(net, params, images):
     """Every transformer's output as two channels (N, 2, h, w) and its sampling outline."""
-    from warpkit.pictures import sampling_outline
-
     transformers = _transformers_of(net)
     groups = params["st"] if hasattr(net, "transformers") else [params.get("st")]
     views = []
@@ -290,19 +289,6 @@ def _views(net, params, images):
                                    align_corners=st.align_corners)
         views.append((outputs, outline))
     return views
-
-
-def _fit_view(axis, outlines, height, width):
-    """Show the image and every outline, on grey outside the image (at most one image size
-    beyond each side)."""
-    low, high = np.array([-0.5, -0.5]), np.array([width - 0.5, height - 0.5])
-    size = high - low
-    for outline in outlines:
-        low = np.minimum(low, np.maximum(outline.min(axis=0) - 1.0, -0.5 - size))
-        high = np.maximum(high, np.minimum(outline.max(axis=0) + 1.0, high + size))
-    axis.set_xlim(low[0], high[0])
-    axis.set_ylim(high[1], low[1])
-    axis.set_facecolor("0.55")
 
 
 def save_addition_picture(path, net, params, images, labels, title):
@@ -360,7 +346,7 @@ def save_addition_picture(path, net, params, images, labels, title):
         for index, (_, outline) in enumerate(views):
             axis.plot(outline[column, :, 0], outline[column, :, 1], linewidth=0.9,
                       color=_OUTLINE_COLOURS[index % len(_OUTLINE_COLOURS)])
-        _fit_view(axis, [outline[column] for _, outline in views], height, width)
+        fit_view(axis, [outline[column] for _, outline in views], height, width)
         axis.set_title(f"sum {labels[column]}, net {predicted[column]}", fontsize=7)
         for row, (outputs, _) in enumerate(views, start=1):
             axes[row, column].imshow(_composite(outputs[column:column + 1])[0])

@@ -18,7 +18,7 @@ import numpy as np
 import warpkit
 from warpkit.coords import pixel_from_normalized
 
-__all__ = ["sampling_outline", "save_transformer_picture", "save_training_curves",
+__all__ = ["sampling_outline", "fit_view", "save_transformer_picture", "save_training_curves",
            "TransformerAnimation", "save_table_plot"]
 
 _OUTLINE_COLOUR = "#ff3b30"
@@ -182,13 +182,44 @@ def save_transformer_picture(path, net, params, images, labels, *, title):
 
 
 def _draw_outline(axis, outline, height, width):
-    """Draw ``outline`` on an image axis, widened (on grey, by at most the image's size on
-    every side) to show the part that reads outside the image."""
+    """Draw ``outline`` on an image axis and widen the view to show it (:func:`fit_view`)."""
     axis.plot(outline[:, 0], outline[:, 1], color=_OUTLINE_COLOUR, linewidth=1.0)
+    fit_view(axis, [outline], height, width)
+
+
+def fit_view(axis, outlines, height, width):
+    """Widen an image axis, on grey, to show every outline: by at most the image's size beyond
+    each side, and always one pixel around the image.
+
+    Parameters
+    ----------
+    axis : matplotlib Axes
+        The axis showing a ``height x width`` image.
+    outlines : sequence of ndarray, shape (K, 2)
+        Pixel ``(x, y)`` points, e.g. from :func:`sampling_outline`.
+    height, width : int
+        The image's size.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from warpkit.pictures import fit_view
+    >>> figure, axis = plt.subplots()
+    >>> fit_view(axis, [np.array([[-3.0, 2.0], [5.0, 9.0]])], 8, 8)
+    >>> tuple(map(float, axis.get_xlim())), tuple(map(float, axis.get_ylim()))
+    ((-4.0, 8.5), (10.0, -1.5))
+    >>> plt.close(figure)
+    """
     size = np.array([width, height])
     image_low, image_high = np.full(2, -0.5) - 1.0, size - 0.5 + 1.0
-    low = np.clip(outline.min(axis=0) - 1.0, image_low - size, image_low)
-    high = np.clip(outline.max(axis=0) + 1.0, image_high, image_high + size)
+    low, high = image_low, image_high
+    for outline in outlines:
+        low = np.minimum(low, np.clip(outline.min(axis=0) - 1.0, image_low - size, image_low))
+        high = np.maximum(high, np.clip(outline.max(axis=0) + 1.0, image_high,
+                                        image_high + size))
     axis.set_xlim(low[0], high[0])
     axis.set_ylim(high[1], low[1])
     axis.set_facecolor("0.55")
